@@ -1,0 +1,31 @@
+package io.mmstream.model.nn;
+
+import ai.djl.ndarray.NDArray;
+import java.util.Locale;
+
+/** The activations HF configs name in {@code hidden_act}. */
+public enum Activation {
+  /** Exact {@code 0.5 x (1 + erf(x / sqrt 2))}. */
+  GELU,
+  /** OpenAI CLIP's {@code x * sigmoid(1.702 x)}. */
+  QUICK_GELU,
+  /** {@code x * sigmoid(x)} (LLaMA's SwiGLU gate). */
+  SILU;
+
+  public static Activation fromConfig(String name) {
+    return switch (name.toLowerCase(Locale.ROOT)) {
+      case "gelu" -> GELU;
+      case "quick_gelu" -> QUICK_GELU;
+      case "silu", "swish" -> SILU;
+      default -> throw new IllegalArgumentException("unsupported hidden_act '" + name + "'");
+    };
+  }
+
+  public NDArray apply(NDArray x) {
+    return switch (this) {
+      case GELU -> ai.djl.nn.Activation.gelu(x);
+      case QUICK_GELU -> ai.djl.nn.Activation.sigmoid(x.mul(1.702f)).muli(x);
+      case SILU -> ai.djl.nn.Activation.sigmoid(x).muli(x);
+    };
+  }
+}
