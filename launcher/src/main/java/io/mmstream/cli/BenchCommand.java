@@ -1,0 +1,16 @@
+package io.mmstream.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code bin/mmstream bench ...}: benchmarks that print numbers (with --json, one JSON object last). */
+@Command(
+    name = "bench",
+    description = "Benchmarks (stream, clip, blip, worker, instruct).",
+    subcommands = {})
+public final class BenchCommand implements Runnable {
+  @Override
+  public void run() {
+    new CommandLine(this).usage(System.out);
+  }
+}
