@@ -15,7 +15,8 @@ public final class KafkaSettings {
   public static final Setting<String> SASL_MECHANISM =
       Setting.string("kafka.sasl.mechanism", "", "SASL mechanism (PLAIN, SCRAM-SHA-512, OAUTHBEARER); empty: none");
   public static final Setting<String> SASL_JAAS_CONFIG =
-      Setting.secret("kafka.sasl.jaas.config", "SASL JAAS login line (secret: set MMSTREAM_KAFKA_SASL_JAAS_CONFIG_FILE)");
+      Setting.secret("kafka.sasl.jaas.config",
+      "SASL JAAS login line; best from a mounted file named by MMSTREAM_KAFKA_SASL_JAAS_CONFIG_FILE");
   public static final Setting<String> CLIENT_ID_PREFIX =
       Setting.string("kafka.client-id-prefix", "mmstream", "Prefix of every Kafka client.id");
   public static final Setting<Integer> MAX_MESSAGE_BYTES = Setting.integer(
