@@ -1,0 +1,84 @@
+package io.mmstream.image;
+
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.List;
+
+/**
+ * Refuses hosts that resolve to addresses an image fetch must not reach: loopback, private (RFC 1918),
+ * link-local (169.254/16 with the cloud metadata endpoint 169.254.169.254, fe80::/10), carrier-grade
+ * NAT (100.64/10), unique-local IPv6 (fc00::/7 with AWS's fd00:ec2::254), unspecified, multicast,
+ * broadcast and reserved blocks, and IPv6 forms that embed an IPv4 address. A host is refused when
+ * ANY of its addresses is forbidden, so a DNS answer that mixes a public and a private address does
+ * not get through. Allow-listed CIDRs are exempt. (IPv4-mapped IPv6 addresses need no entry: the
+ * JDK turns {@code ::ffff:a.b.c.d} into the IPv4 address.)
+ *
+ * <p>Residual risk (DNS rebinding): java.net.http resolves the host again when it connects. The JDK
+ * caches successful lookups (networkaddress.cache.ttl, 30 s by default), so that second lookup
+ * normally returns the checked answer; a deployment that needs a hard guarantee runs the workers
+ * behind an egress proxy or network policy that enforces the same blocks.
+ */
+public final class AddressGuard {
+
+  private static final List<Cidr> FORBIDDEN = List.of(
+      "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+      "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+      "224.0.0.0/4", "240.0.0.0/4",
+      "::/128", "::1/128", "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64",
+      "2001:db8::/32", "2002::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8")
+      .stream().map(Cidr::parse).toList();
+
+  private final List<Cidr> allowed;
+
+  public AddressGuard(List<String> allowedCidrs) {
+    this.allowed = allowedCidrs.stream().map(Cidr::parse).toList();
+  }
+
+  /**
+   * The host's addresses when every one may be reached.
+   *
+   * @throws ImageRejectedException FORBIDDEN_ADDRESS, or UNKNOWN_HOST when it does not resolve
+   */
+  public List<InetAddress> check(String host) throws ImageRejectedException {
+    if (host == null || host.isBlank()) {
+      throw new ImageRejectedException(ImageRejectedException.BAD_URI, "no host");
+    }
+    String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    InetAddress[] addresses;
+    try {
+      addresses = InetAddress.getAllByName(bare);
+    } catch (UnknownHostException e) {
+      throw new ImageRejectedException(ImageRejectedException.UNKNOWN_HOST, "cannot resolve " + host, e);
+    }
+    for (InetAddress a : addresses) {
+      if (isForbidden(a)) {
+        throw new ImageRejectedException(ImageRejectedException.FORBIDDEN_ADDRESS,
+            host + " resolves to " + a.getHostAddress() + ", which is not publicly routable (allow-list it with"
+                + " mmstream.fetch.allowed-cidrs if intended)");
+      }
+    }
+    return List.of(addresses);
+  }
+
+  public boolean isForbidden(InetAddress address) {
+    for (Cidr c : allowed) {
+      if (c.contains(address)) {
+        return false;
+      }
+    }
+    if (address.isAnyLocalAddress() || address.isLoopbackAddress() || address.isLinkLocalAddress()
+        || address.isSiteLocalAddress() || address.isMulticastAddress()) {
+      return true;
+    }
+    if (address instanceof Inet6Address v6 && v6.isIPv4CompatibleAddress()) {
+      return true;
+    }
+    for (Cidr c : FORBIDDEN) {
+      if (c.contains(address)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,39 @@
+package io.mmstream.stream;
+
+import io.mmstream.schema.DeadLetter;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+
+/** Builds dead-letter entries for the record a processor is working on: where it came from, and why it failed. */
+final class DeadLetters {
+
+  static final String STAGE_DESERIALIZE = "deserialize";
+  static final String STAGE_VALIDATE = "validate";
+  static final String STAGE_JOIN = "join";
+
+  private final String application;
+
+  DeadLetters(String application) {
+    this.application = application;
+  }
+
+  DeadLetter of(ProcessorContext<?, ?> context, Record<byte[], byte[]> original, String stage, String reasonCode,
+      String message, String eventId, String tenant, String taskId) {
+    DeadLetter.Builder b = DeadLetter.newBuilder()
+        .setStage(stage)
+        .setReasonCode(reasonCode)
+        .setMessage(message)
+        .setOriginalBytes(original.value() == null ? null : ByteBuffer.wrap(original.value()))
+        .setOriginalKey(original.key() == null ? null : ByteBuffer.wrap(original.key()))
+        .setEventId(eventId)
+        .setTenant(tenant)
+        .setTaskId(taskId)
+        .setApplication(application)
+        .setFailedAt(Instant.ofEpochMilli(context.currentSystemTimeMs()));
+    context.recordMetadata().ifPresent(m -> b.setOriginalTopic(m.topic()).setOriginalPartition(m.partition())
+        .setOriginalOffset(m.offset()));
+    return b.build();
+  }
+}

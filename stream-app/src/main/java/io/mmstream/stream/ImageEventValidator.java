@@ -1,0 +1,262 @@
+package io.mmstream.stream;
+
+import io.mmstream.config.LabelSets;
+import io.mmstream.config.Settings;
+import io.mmstream.image.ImageDecoder;
+import io.mmstream.image.ImageFetcher;
+import io.mmstream.image.ImageFormat;
+import io.mmstream.image.ImageLimits;
+import io.mmstream.image.ImageRejectedException;
+import io.mmstream.schema.CaptionTask;
+import io.mmstream.schema.ImageEvent;
+import io.mmstream.schema.ImageUri;
+import io.mmstream.schema.InlineImage;
+import io.mmstream.schema.RequestedTasks;
+import io.mmstream.schema.TagTask;
+import io.mmstream.schema.VqaTask;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Checks one ImageEvent before any model runs: ids, tenant, requested tasks, label sets, question and
+ * metadata limits, and the image source. Inline images are checked from the header only (format,
+ * content type, dimensions against the pixel limits); decoding the pixels is the workers' job. URIs
+ * must use an allowed scheme and must not name a forbidden address (a host that does not resolve
+ * now is left to the fetching worker, which reports it).
+ */
+public final class ImageEventValidator {
+
+  public static final String MISSING_ID = "MISSING_ID";
+  public static final String ID_TOO_LONG = "ID_TOO_LONG";
+  public static final String BAD_TENANT = "BAD_TENANT";
+  public static final String UNKNOWN_TENANT = "UNKNOWN_TENANT";
+  public static final String NO_TASKS = "NO_TASKS";
+  public static final String NO_LABELS = "NO_LABELS";
+  public static final String UNKNOWN_LABEL_SET = "UNKNOWN_LABEL_SET";
+  public static final String TOO_MANY_LABELS = "TOO_MANY_LABELS";
+  public static final String LABEL_TOO_LONG = "LABEL_TOO_LONG";
+  public static final String NO_QUESTIONS = "NO_QUESTIONS";
+  public static final String TOO_MANY_QUESTIONS = "TOO_MANY_QUESTIONS";
+  public static final String QUESTION_TOO_LONG = "QUESTION_TOO_LONG";
+  public static final String METADATA_TOO_LARGE = "METADATA_TOO_LARGE";
+
+  private final ImageLimits limits;
+  private final ImageDecoder decoder;
+  private final ImageFetcher uriChecker;
+  private final LabelSets labelSets;
+  private final Pattern tenantPattern;
+  private final Set<String> tenants;
+  private final int maxIdChars;
+  private final int maxQuestions;
+  private final int maxQuestionChars;
+  private final int maxLabels;
+  private final int maxLabelChars;
+  private final int maxMetadataEntries;
+  private final int maxMetadataBytes;
+
+  public ImageEventValidator(Settings settings, LabelSets labelSets) {
+    this.limits = ImageLimits.from(settings);
+    this.decoder = new ImageDecoder(limits);
+    this.uriChecker = new ImageFetcher(limits);
+    this.labelSets = labelSets;
+    this.tenantPattern = Pattern.compile(settings.get(StreamSettings.TENANT_PATTERN));
+    this.tenants = Set.copyOf(settings.get(StreamSettings.TENANTS_ALLOWED));
+    this.maxIdChars = settings.get(StreamSettings.MAX_ID_CHARS);
+    this.maxQuestions = settings.get(StreamSettings.MAX_QUESTIONS);
+    this.maxQuestionChars = settings.get(StreamSettings.MAX_QUESTION_CHARS);
+    this.maxLabels = settings.get(StreamSettings.MAX_LABELS);
+    this.maxLabelChars = settings.get(StreamSettings.MAX_LABEL_CHARS);
+    this.maxMetadataEntries = settings.get(StreamSettings.MAX_METADATA_ENTRIES);
+    this.maxMetadataBytes = settings.get(StreamSettings.MAX_METADATA_BYTES);
+  }
+
+  /** Thrown inside the checks; turned into {@link Validation.Invalid}. */
+  private static final class Rejected extends Exception {
+    final String reasonCode;
+
+    Rejected(String reasonCode, String message) {
+      super(message, null, false, false);
+      this.reasonCode = reasonCode;
+    }
+  }
+
+  public Validation validate(ImageEvent event) {
+    try {
+      checkIds(event);
+      checkTenant(event.getTenant());
+      TagTask resolvedTag = checkTasks(event);
+      checkMetadata(event.getMetadata());
+      String hash = checkSource(event);
+      RequestedTasks tasks = RequestedTasks.newBuilder(event.getTasks()).setTag(resolvedTag).build();
+      return new Validation.Valid(ImageEvent.newBuilder(event).setTasks(tasks).build(), hash);
+    } catch (Rejected r) {
+      return new Validation.Invalid(r.reasonCode, r.getMessage());
+    } catch (ImageRejectedException e) {
+      return new Validation.Invalid(e.reasonCode(), e.getMessage());
+    }
+  }
+
+  private void checkIds(ImageEvent e) throws Rejected {
+    for (var id : List.of(Map.entry("eventId", nullToEmpty(e.getEventId())), Map.entry("imageId", nullToEmpty(e.getImageId())))) {
+      if (id.getValue().isBlank()) {
+        throw new Rejected(MISSING_ID, id.getKey() + " is empty");
+      }
+      if (id.getValue().length() > maxIdChars) {
+        throw new Rejected(ID_TOO_LONG, id.getKey() + " has " + id.getValue().length() + " chars, over " + maxIdChars);
+      }
+    }
+  }
+
+  private void checkTenant(String tenant) throws Rejected {
+    if (tenant == null || !tenantPattern.matcher(tenant).matches()) {
+      throw new Rejected(BAD_TENANT, "tenant '" + abbreviate(tenant) + "' does not match " + tenantPattern);
+    }
+    if (!tenants.isEmpty() && !tenants.contains(tenant)) {
+      throw new Rejected(UNKNOWN_TENANT, "tenant '" + tenant + "' is not configured");
+    }
+  }
+
+  private TagTask checkTasks(ImageEvent e) throws Rejected {
+    RequestedTasks t = e.getTasks();
+    if (t == null || (t.getTag() == null && t.getCaption() == null && t.getVqa() == null)) {
+      throw new Rejected(NO_TASKS, "no task requested");
+    }
+    if (t.getCaption() != null) {
+      checkCaption(t.getCaption());
+    }
+    if (t.getVqa() != null) {
+      checkVqa(t.getVqa());
+    }
+    return t.getTag() == null ? null : resolveTag(e.getTenant(), t.getTag());
+  }
+
+  private void checkCaption(CaptionTask caption) throws Rejected {
+    if (caption.getPrompt() != null && caption.getPrompt().length() > maxQuestionChars) {
+      throw new Rejected(QUESTION_TOO_LONG, "caption prompt has " + caption.getPrompt().length() + " chars, over "
+          + maxQuestionChars);
+    }
+  }
+
+  private void checkVqa(VqaTask vqa) throws Rejected {
+    List<String> questions = vqa.getQuestions();
+    if (questions.isEmpty() || questions.stream().allMatch(String::isBlank)) {
+      throw new Rejected(NO_QUESTIONS, "VQA task without questions");
+    }
+    if (questions.size() > maxQuestions) {
+      throw new Rejected(TOO_MANY_QUESTIONS, questions.size() + " questions, over " + maxQuestions);
+    }
+    for (String q : concat(questions, vqa.getCandidates())) {
+      if (q.length() > maxQuestionChars) {
+        throw new Rejected(QUESTION_TOO_LONG, "a question or candidate has " + q.length() + " chars, over "
+            + maxQuestionChars);
+      }
+    }
+    if (vqa.getCandidates().size() > maxLabels) {
+      throw new Rejected(TOO_MANY_LABELS, vqa.getCandidates().size() + " candidates, over " + maxLabels);
+    }
+  }
+
+  private TagTask resolveTag(String tenant, TagTask tag) throws Rejected {
+    List<String> labels = tag.getLabels();
+    List<String> templates = tag.getTemplates();
+    if (tag.getLabelSet() != null) {
+      var set = labelSets.find(tenant, tag.getLabelSet()).orElseThrow(() ->
+          new Rejected(UNKNOWN_LABEL_SET, "label set '" + abbreviate(tag.getLabelSet()) + "' is not configured for tenant "
+              + tenant));
+      labels = set.labels();
+      templates = set.templates();
+    }
+    if (labels.isEmpty()) {
+      throw new Rejected(NO_LABELS, "tag task names neither a label set nor labels");
+    }
+    if (labels.size() > maxLabels) {
+      throw new Rejected(TOO_MANY_LABELS, labels.size() + " labels, over " + maxLabels);
+    }
+    for (String l : concat(labels, templates)) {
+      if (l.isBlank() || l.length() > maxLabelChars) {
+        throw new Rejected(LABEL_TOO_LONG, "a label or template is empty or over " + maxLabelChars + " chars");
+      }
+    }
+    return TagTask.newBuilder(tag).setLabels(labels).setTemplates(templates).build();
+  }
+
+  private void checkMetadata(Map<String, String> metadata) throws Rejected {
+    if (metadata.size() > maxMetadataEntries) {
+      throw new Rejected(METADATA_TOO_LARGE, metadata.size() + " metadata entries, over " + maxMetadataEntries);
+    }
+    long bytes = 0;
+    for (var e : metadata.entrySet()) {
+      bytes += e.getKey().getBytes(StandardCharsets.UTF_8).length + e.getValue().getBytes(StandardCharsets.UTF_8).length;
+    }
+    if (bytes > maxMetadataBytes) {
+      throw new Rejected(METADATA_TOO_LARGE, "metadata holds " + bytes + " bytes, over " + maxMetadataBytes);
+    }
+  }
+
+  /** Checks the source; returns the content hash: sha-256 of inline bytes, or of the URI text. */
+  private String checkSource(ImageEvent e) throws ImageRejectedException {
+    Object source = e.getSource();
+    if (source instanceof InlineImage inline) {
+      ByteBuffer data = inline.getData();
+      if (data.remaining() > limits.maxInlineBytes()) {
+        throw new ImageRejectedException(ImageRejectedException.TOO_LARGE,
+            "inline image has " + data.remaining() + " bytes, over mmstream.images.max-inline-bytes=" + limits.maxInlineBytes());
+      }
+      byte[] bytes = new byte[data.remaining()];
+      data.duplicate().get(bytes);
+      decoder.probe(bytes, e.getContentType());
+      return sha256(bytes);
+    }
+    String uriText = ((ImageUri) source).getUri();
+    URI uri;
+    try {
+      uri = new URI(uriText);
+    } catch (URISyntaxException ex) {
+      throw new ImageRejectedException(ImageRejectedException.BAD_URI, "not a URI: " + abbreviate(uriText));
+    }
+    try {
+      uriChecker.checkAllowed(uri);
+    } catch (ImageRejectedException ex) {
+      if (!ImageRejectedException.UNKNOWN_HOST.equals(ex.reasonCode())) {
+        throw ex;
+      }
+    }
+    if (e.getContentType() != null) {
+      ImageFormat.fromContentType(e.getContentType());
+    }
+    return sha256(uriText.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    return Stream.concat(a.stream(), b.stream()).toList();
+  }
+
+  private static String nullToEmpty(String s) {
+    return s == null ? "" : s;
+  }
+
+  private static String abbreviate(String s) {
+    if (s == null) {
+      return "null";
+    }
+    return s.length() <= 80 ? s : s.substring(0, 80) + "...";
+  }
+}

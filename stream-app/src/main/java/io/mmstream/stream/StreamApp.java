@@ -1,0 +1,143 @@
+package io.mmstream.stream;
+
+import io.mmstream.config.KafkaClientConfig;
+import io.mmstream.config.KafkaSettings;
+import io.mmstream.config.Setting;
+import io.mmstream.config.Settings;
+import io.mmstream.image.ImageSettings;
+import io.mmstream.serde.SchemaSettings;
+import io.mmstream.topic.TopicAdmin;
+import io.mmstream.topic.TopicSettings;
+import io.mmstream.topic.Topics;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The enrichment application: {@link #start(Settings)} creates missing topics (when enabled), checks
+ * that the join's topics are co-partitioned, and starts Kafka Streams with exactly_once_v2 over the
+ * {@link EnrichmentTopology}; {@link #close()} shuts it down gracefully (commit, leave the group).
+ * State lives in RocksDB under the state directory and is restored from changelogs after a restart.
+ */
+public final class StreamApp implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StreamApp.class);
+
+  /** Every setting this application reads, for the startup dump and the README table. */
+  public static final List<Setting<?>> SETTINGS = Setting.declaredIn(KafkaSettings.class, TopicSettings.class,
+      SchemaSettings.class, ImageSettings.class, StreamSettings.class);
+
+  private final KafkaStreams streams;
+  private final Duration closeTimeout;
+
+  private StreamApp(KafkaStreams streams, Duration closeTimeout) {
+    this.streams = streams;
+    this.closeTimeout = closeTimeout;
+  }
+
+  public static StreamApp start(Settings settings) {
+    try (Admin admin = Admin.create(KafkaClientConfig.admin(settings, "stream-admin"))) {
+      if (settings.get(TopicSettings.AUTO_CREATE)) {
+        List<String> created = TopicAdmin.ensureTopics(admin, settings);
+        if (!created.isEmpty()) {
+          LOG.info("created topics {}", created);
+        }
+      }
+      checkCoPartitioned(admin);
+    }
+    KafkaStreams streams = new KafkaStreams(EnrichmentTopology.from(settings).build(), streamsProperties(settings));
+    streams.setUncaughtExceptionHandler(e -> {
+      LOG.error("stream thread failed; replacing it (its task restarts from the last commit)", e);
+      return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+    });
+    streams.start();
+    return new StreamApp(streams, Duration.ofMillis(settings.get(StreamSettings.CLOSE_TIMEOUT_MS)));
+  }
+
+  /** Kafka Streams properties: the common client and security settings, exactly_once_v2, state dir, replication. */
+  public static Properties streamsProperties(Settings settings) {
+    Properties p = KafkaClientConfig.common(settings);
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, settings.get(StreamSettings.APPLICATION_ID));
+    p.put(StreamsConfig.CLIENT_ID_CONFIG, settings.get(KafkaSettings.CLIENT_ID_PREFIX) + "-stream");
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, settings.get(TopicSettings.REPLICATION_FACTOR));
+    p.put(StreamsConfig.STATE_DIR_CONFIG, settings.get(StreamSettings.STATE_DIR));
+    p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, settings.get(StreamSettings.THREADS));
+    int maxMessage = settings.get(KafkaSettings.MAX_MESSAGE_BYTES);
+    p.put(StreamsConfig.producerPrefix("max.request.size"), maxMessage);
+    p.put(StreamsConfig.consumerPrefix("max.partition.fetch.bytes"), maxMessage);
+    p.put(StreamsConfig.topicPrefix("max.message.bytes"), maxMessage);
+    return p;
+  }
+
+  public KafkaStreams streams() {
+    return streams;
+  }
+
+  /** Waits until the application is RUNNING; false when it did not get there in time. */
+  public boolean awaitRunning(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (streams.state() != KafkaStreams.State.RUNNING) {
+      if (System.nanoTime() > deadline || !streams.state().isRunningOrRebalancing()
+          && streams.state() != KafkaStreams.State.CREATED) {
+        return false;
+      }
+      Thread.sleep(50);
+    }
+    return true;
+  }
+
+  @Override
+  public void close() {
+    boolean clean = streams.close(CloseOptions.timeout(closeTimeout)
+        .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+    if (!clean) {
+      LOG.warn("Kafka Streams did not close within {}", closeTimeout);
+    }
+  }
+
+  /** The join shares state between two topics; unequal partition counts would split an image from its results. */
+  private static void checkCoPartitioned(Admin admin) {
+    try {
+      Map<String, TopicDescription> d = admin.describeTopics(List.of(Topics.IMAGES_ACCEPTED, Topics.RESULTS))
+          .allTopicNames().get(30, TimeUnit.SECONDS);
+      int accepted = d.get(Topics.IMAGES_ACCEPTED).partitions().size();
+      int results = d.get(Topics.RESULTS).partitions().size();
+      if (accepted != results) {
+        throw new IllegalStateException(Topics.IMAGES_ACCEPTED + " has " + accepted + " partitions but " + Topics.RESULTS
+            + " has " + results + "; the join needs them equal");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while describing topics", e);
+    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("cannot describe the join's topics: " + e, e);
+    }
+  }
+
+  /** Runs until SIGTERM/SIGINT; the optional argument is a properties file (environment overrides it). */
+  public static void main(String[] args) throws InterruptedException {
+    Settings settings = Settings.load(args.length > 0 ? Path.of(args[0]) : null);
+    LOG.info("mmstream stream app settings:\n{}", settings.describe(SETTINGS));
+    StreamApp app = start(settings);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      app.close();
+      stopped.countDown();
+    }, "mmstream-shutdown"));
+    stopped.await();
+  }
+}
