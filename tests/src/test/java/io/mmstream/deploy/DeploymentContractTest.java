@@ -64,10 +64,13 @@ class DeploymentContractTest {
             String what = kustomization + ": " + pod.deploymentName();
             int httpPort = Integer.parseInt(pod.require(AppContract.HTTP_PORT_KEY));
             Container c = pod.container();
-            assertThat(probePath(c.getLivenessProbe(), c, httpPort, what)).isEqualTo(AppContract.LIVENESS_PATH);
-            assertThat(probePath(c.getReadinessProbe(), c, httpPort, what)).isEqualTo(AppContract.READINESS_PATH);
+            assertThat(probePath(c.getLivenessProbe(), c, httpPort, what)).as(what + ": liveness path")
+                    .isEqualTo(AppContract.LIVENESS_PATH);
+            assertThat(probePath(c.getReadinessProbe(), c, httpPort, what)).as(what + ": readiness path")
+                    .isEqualTo(AppContract.READINESS_PATH);
             if (c.getStartupProbe() != null) {
-                assertThat(probePath(c.getStartupProbe(), c, httpPort, what)).isEqualTo(AppContract.LIVENESS_PATH);
+                assertThat(probePath(c.getStartupProbe(), c, httpPort, what)).as(what + ": startup path")
+                        .isEqualTo(AppContract.LIVENESS_PATH);
             }
         }
     }
