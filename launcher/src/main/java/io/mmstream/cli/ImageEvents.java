@@ -57,23 +57,27 @@ public final class ImageEvents {
   /** An event for a local file (bytes inline) or an http(s)/file URL (by reference). */
   public static ImageEvent forSource(String fileOrUrl, String tenant, Requested tasks) throws IOException {
     String lower = fileOrUrl.toLowerCase(Locale.ROOT);
-    boolean url = lower.startsWith("http://") || lower.startsWith("https://") || lower.startsWith("file:");
-    Object source;
-    String imageId;
-    if (url) {
-      source = ImageUri.newBuilder().setUri(fileOrUrl).build();
-      imageId = fileOrUrl.substring(fileOrUrl.lastIndexOf('/') + 1);
-    } else {
-      Path path = Path.of(fileOrUrl);
-      source = InlineImage.newBuilder().setData(ByteBuffer.wrap(Files.readAllBytes(path))).build();
-      imageId = path.getFileName().toString();
+    if (lower.startsWith("http://") || lower.startsWith("https://") || lower.startsWith("file:")) {
+      Object source = ImageUri.newBuilder().setUri(fileOrUrl).build();
+      return event(fileOrUrl.substring(fileOrUrl.lastIndexOf('/') + 1), tenant, tasks, source, contentType(lower));
     }
+    Path path = Path.of(fileOrUrl);
+    return forSource(path.getFileName().toString(), tenant, tasks, Files.readAllBytes(path));
+  }
+
+  /** An event carrying {@code bytes} inline; the content type follows the name's extension. */
+  public static ImageEvent forSource(String imageId, String tenant, Requested tasks, byte[] bytes) {
+    Object source = InlineImage.newBuilder().setData(ByteBuffer.wrap(bytes)).build();
+    return event(imageId, tenant, tasks, source, contentType(imageId.toLowerCase(Locale.ROOT)));
+  }
+
+  private static ImageEvent event(String imageId, String tenant, Requested tasks, Object source, String contentType) {
     return ImageEvent.newBuilder()
         .setEventId(UUID.randomUUID().toString())
         .setImageId(imageId)
         .setTenant(tenant)
         .setSource(source)
-        .setContentType(contentType(lower))
+        .setContentType(contentType)
         .setTasks(tasks.toAvro())
         .setMetadata(Map.of())
         .setEventTime(Instant.now())
