@@ -49,7 +49,7 @@ public final class BlipForConditionalGeneration implements AutoCloseable {
     return fromStore(config, BlipWeights.random(manager, seed));
   }
 
-  private static BlipForConditionalGeneration fromStore(BlipConfig config, WeightStore store) {
+  static BlipForConditionalGeneration fromStore(BlipConfig config, WeightStore store) {
     try {
       return new BlipForConditionalGeneration(config, store);
     } catch (RuntimeException e) {

@@ -58,7 +58,7 @@ public final class BlipForQuestionAnswering implements AutoCloseable {
     return fromStore(config, BlipWeights.random(manager, seed));
   }
 
-  private static BlipForQuestionAnswering fromStore(BlipConfig config, WeightStore store) {
+  static BlipForQuestionAnswering fromStore(BlipConfig config, WeightStore store) {
     try {
       return new BlipForQuestionAnswering(config, store);
     } catch (RuntimeException e) {
