@@ -61,6 +61,11 @@ public final class BlipForConditionalGeneration implements AutoCloseable {
     return config;
   }
 
+  /** The manager that holds the weights; per-call work belongs in its sub-managers. */
+  public NDManager manager() {
+    return store.manager();
+  }
+
   public BlipVisionModel vision() {
     return vision;
   }

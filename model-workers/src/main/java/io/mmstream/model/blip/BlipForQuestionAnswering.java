@@ -70,6 +70,11 @@ public final class BlipForQuestionAnswering implements AutoCloseable {
     return config;
   }
 
+  /** The manager that holds the weights; per-call work belongs in its sub-managers. */
+  public NDManager manager() {
+    return store.manager();
+  }
+
   public BlipVisionModel vision() {
     return vision;
   }
