@@ -59,9 +59,8 @@ public final class LlamaAttention {
     NDArray k = rotary.apply(heads(keyProjection.forward(x), b, t, kvHeads), rotaryTables);
     NDArray v = heads(valueProjection.forward(x), b, t, kvHeads);
     if (cache != null) {
-      NDList full = cache.append(layer, k, v);
-      k = full.get(0);
-      v = full.get(1);
+      k = cache.appendKeys(layer, k);
+      v = cache.appendValues(layer, v);
     }
     k = repeatKv(k);
     v = repeatKv(v);

@@ -1,6 +1,7 @@
 package io.mmstream.model.llama;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import io.mmstream.model.nn.Linear;
 import io.mmstream.model.tensor.Weights;
 
@@ -52,7 +53,8 @@ public final class LlamaForCausalLM {
     return logits(hiddenStates(inputsEmbeds, attentionMask, positions, cache));
   }
 
-  public LlamaKvCache newCache() {
-    return new LlamaKvCache(model.config().numHiddenLayers());
+  /** An empty KV cache whose arrays live under {@code manager}. */
+  public LlamaKvCache newCache(NDManager manager) {
+    return new LlamaKvCache(manager, model.config().numHiddenLayers());
   }
 }

@@ -1,20 +1,20 @@
 package io.mmstream.model.llama;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.NDManager;
 
 /**
  * Keys and values of every decoder layer for the positions seen so far, [B, kvHeads, T, headDim]
- * per layer. The arrays outlive the {@link NDScope} of the step that made them; a replaced array is
- * closed at once, so a long generation holds one copy per layer.
+ * per layer. They live in the cache's own manager, so they survive the per-step scopes that made
+ * them; a replaced array is closed at once, so a long generation holds one copy per layer.
  */
 public final class LlamaKvCache implements AutoCloseable {
+  private final NDManager manager;
   private final NDArray[] keys;
   private final NDArray[] values;
 
-  public LlamaKvCache(int layers) {
+  public LlamaKvCache(NDManager parent, int layers) {
+    this.manager = parent.newSubManager();
     this.keys = new NDArray[layers];
     this.values = new NDArray[layers];
   }
@@ -24,15 +24,19 @@ public final class LlamaKvCache implements AutoCloseable {
     return keys[0] == null ? 0 : keys[0].getShape().get(2);
   }
 
-  /** Appends this step's keys and values of {@code layer} and returns the full ones. */
-  NDList append(int layer, NDArray key, NDArray value) {
-    keys[layer] = replace(keys[layer], keys[layer] == null ? key : NDArrays.concat(new NDList(keys[layer], key), 2));
-    values[layer] =
-        replace(values[layer], values[layer] == null ? value : NDArrays.concat(new NDList(values[layer], value), 2));
-    return new NDList(keys[layer], values[layer]);
+  /** Appends this step's keys of {@code layer} and returns all of them. */
+  NDArray appendKeys(int layer, NDArray key) {
+    keys[layer] = replace(keys[layer], keys[layer] == null ? key : keys[layer].concat(key, 2));
+    return keys[layer];
   }
 
-  /** Keeps the batch rows {@code rows} (int64 [B']), in that order: beam search reordering its beams. */
+  /** Appends this step's values of {@code layer} and returns all of them. */
+  NDArray appendValues(int layer, NDArray value) {
+    values[layer] = replace(values[layer], values[layer] == null ? value : values[layer].concat(value, 2));
+    return values[layer];
+  }
+
+  /** New batch row {@code i} continues old row {@code rows[i]} (int64): beam search expanding or reordering. */
   public void selectRows(NDArray rows) {
     for (int i = 0; i < keys.length; i++) {
       if (keys[i] != null) {
@@ -42,8 +46,8 @@ public final class LlamaKvCache implements AutoCloseable {
     }
   }
 
-  private static NDArray replace(NDArray old, NDArray fresh) {
-    NDScope.unregister(fresh);
+  private NDArray replace(NDArray old, NDArray fresh) {
+    fresh.attach(manager);
     if (old != null && old != fresh) {
       old.close();
     }
@@ -52,13 +56,6 @@ public final class LlamaKvCache implements AutoCloseable {
 
   @Override
   public void close() {
-    for (int i = 0; i < keys.length; i++) {
-      if (keys[i] != null) {
-        keys[i].close();
-        values[i].close();
-        keys[i] = null;
-        values[i] = null;
-      }
-    }
+    manager.close();
   }
 }

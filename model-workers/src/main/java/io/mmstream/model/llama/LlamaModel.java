@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
+import io.mmstream.model.nn.LayerScope;
 import io.mmstream.model.tensor.Weights;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,9 +68,21 @@ public final class LlamaModel {
     NDList tables = rotary.tables(positions, inputsEmbeds.getDataType());
     NDArray h = inputsEmbeds;
     for (int i = 0; i < layers.size(); i++) {
-      h = layers.get(i).forward(h, rotary, tables, mask, cache, i);
+      LlamaDecoderLayer layer = layers.get(i);
+      int index = i;
+      NDArray input = h;
+      h = LayerScope.apply(input, x -> layer.forward(x, rotary, tables, mask, cache, index));
+      if (input != inputsEmbeds) {
+        input.close();
+      }
     }
-    return finalNorm.forward(h);
+    NDArray out = LayerScope.apply(h, finalNorm::forward);
+    if (h != inputsEmbeds) {
+      h.close();
+    }
+    mask.close();
+    tables.close();
+    return out;
   }
 
   /**
