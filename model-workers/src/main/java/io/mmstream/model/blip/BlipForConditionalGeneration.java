@@ -1,0 +1,109 @@
+package io.mmstream.model.blip;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.mmstream.model.generation.GenerationConfig;
+import io.mmstream.model.generation.GenerationResult;
+import io.mmstream.model.generation.SequenceGenerator;
+import io.mmstream.model.tensor.WeightStore;
+import io.mmstream.model.tensor.Weights;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * BLIP image captioning (HF {@code BlipForConditionalGeneration}, the original {@code BLIP_Decoder}):
+ * the ViT encodes the image once; the text decoder, cross-attending to all image tokens, continues
+ * a prompt that starts with [DEC].
+ */
+public final class BlipForConditionalGeneration implements AutoCloseable {
+  private final BlipConfig config;
+  private final WeightStore store;
+  private final BlipVisionModel vision;
+  private final BlipTextModel decoder;
+  private final BlipLmHead head;
+
+  private BlipForConditionalGeneration(BlipConfig config, WeightStore store) {
+    this.config = config;
+    this.store = store;
+    Weights w = new Weights(store);
+    this.vision = BlipVisionModel.load(w.sub("vision_model"), config.vision());
+    BlipTextConfig text = config.text();
+    this.decoder = BlipTextModel.load(w.sub("text_decoder").sub("bert"), text, text.encoderHiddenSize());
+    this.head = BlipLmHead.load(
+        w.sub("text_decoder").sub("cls").sub("predictions"), text, decoder.embeddings().wordEmbeddings());
+    store.requireAllUsed(BlipWeights.IGNORABLE_KEYS);
+  }
+
+  /** Loads {@code config.json} and the safetensors of {@code modelDirectory}; tensors live in {@code manager}. */
+  public static BlipForConditionalGeneration load(Path modelDirectory, NDManager manager) throws IOException {
+    BlipConfig config = BlipConfig.load(modelDirectory);
+    if (config.task() != BlipConfig.Task.CAPTIONING) {
+      throw new IOException(modelDirectory + ": a " + config.task().architecture() + " checkpoint, not a captioning one");
+    }
+    return fromStore(config, BlipWeights.open(modelDirectory, manager));
+  }
+
+  /** A model of {@code config}'s shapes with random weights (benchmarks). */
+  public static BlipForConditionalGeneration random(BlipConfig config, NDManager manager, long seed) {
+    return fromStore(config, BlipWeights.random(manager, seed));
+  }
+
+  private static BlipForConditionalGeneration fromStore(BlipConfig config, WeightStore store) {
+    try {
+      return new BlipForConditionalGeneration(config, store);
+    } catch (RuntimeException e) {
+      throw BlipWeights.closeOnFailure(store, e);
+    }
+  }
+
+  public BlipConfig config() {
+    return config;
+  }
+
+  public BlipVisionModel vision() {
+    return vision;
+  }
+
+  public BlipTextModel decoder() {
+    return decoder;
+  }
+
+  /** {@code pixelValues [B, 3, H, W]} to the image states the decoder reads. */
+  public NDArray encodeImages(NDArray pixelValues) {
+    return vision.forward(pixelValues);
+  }
+
+  /** Teacher-forced decoder states {@code [B, L, H]} for {@code ids [B, L]}. */
+  public NDArray decoderHiddenStates(NDArray imageStates, NDArray ids) {
+    return decoder.decode(ids, null, imageStates, null);
+  }
+
+  /** Teacher-forced logits {@code [B, L, V]} for {@code ids [B, L]}. */
+  public NDArray logits(NDArray imageStates, NDArray ids) {
+    NDArray hidden = decoderHiddenStates(imageStates, ids);
+    NDArray logits = head.forward(hidden);
+    hidden.close();
+    return logits;
+  }
+
+  /**
+   * Continues {@code prompt} (which starts with [DEC]) for every image.
+   *
+   * @param imageStates {@code [B, S, C]} from {@link #encodeImages}
+   * @param useKvCache false recomputes the whole sequence at every step (the reference)
+   */
+  public GenerationResult generate(
+      NDArray imageStates, long[] prompt, GenerationConfig generation, boolean useKvCache, boolean recordLogits) {
+    long[][] prompts = new long[(int) imageStates.getShape().get(0)][];
+    Arrays.fill(prompts, prompt);
+    try (BlipDecoderSession session = new BlipDecoderSession(decoder, head, imageStates, null, useKvCache)) {
+      return SequenceGenerator.generate(session, prompts, generation, recordLogits);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    store.close();
+  }
+}
