@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** The instructblip-tiny goldens: tensors of golden.safetensors, ids and per-tensor atol of golden.json. */
 public final class InstructBlipFixture implements AutoCloseable {
@@ -56,13 +58,19 @@ public final class InstructBlipFixture implements AutoCloseable {
     return manager.create(copy, new Shape(e.shape()), type);
   }
 
+  /** The ids listed under {@code name} in golden.json, flattened row-major. */
   public long[] ids(String name) {
-    JsonNode node = json.get("ids").get(name);
-    long[] out = new long[node.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = node.get(i).asLong();
+    List<Long> out = new ArrayList<>();
+    flatten(json.get("ids").get(name), out);
+    return out.stream().mapToLong(Long::longValue).toArray();
+  }
+
+  private static void flatten(JsonNode node, List<Long> out) {
+    if (node.isArray()) {
+      node.forEach(n -> flatten(n, out));
+    } else {
+      out.add(node.asLong());
     }
-    return out;
   }
 
   public double atol(String name) {
