@@ -49,7 +49,7 @@ public final class BlipForConditionalGeneration implements AutoCloseable {
     return fromStore(config, BlipWeights.random(manager, seed));
   }
 
-  private static BlipForConditionalGeneration fromStore(BlipConfig config, WeightStore store) {
+  static BlipForConditionalGeneration fromStore(BlipConfig config, WeightStore store) {
     try {
       return new BlipForConditionalGeneration(config, store);
     } catch (RuntimeException e) {
@@ -59,6 +59,11 @@ public final class BlipForConditionalGeneration implements AutoCloseable {
 
   public BlipConfig config() {
     return config;
+  }
+
+  /** The manager that holds the weights; per-call work belongs in its sub-managers. */
+  public NDManager manager() {
+    return store.manager();
   }
 
   public BlipVisionModel vision() {

@@ -58,7 +58,7 @@ public final class BlipForQuestionAnswering implements AutoCloseable {
     return fromStore(config, BlipWeights.random(manager, seed));
   }
 
-  private static BlipForQuestionAnswering fromStore(BlipConfig config, WeightStore store) {
+  static BlipForQuestionAnswering fromStore(BlipConfig config, WeightStore store) {
     try {
       return new BlipForQuestionAnswering(config, store);
     } catch (RuntimeException e) {
@@ -68,6 +68,11 @@ public final class BlipForQuestionAnswering implements AutoCloseable {
 
   public BlipConfig config() {
     return config;
+  }
+
+  /** The manager that holds the weights; per-call work belongs in its sub-managers. */
+  public NDManager manager() {
+    return store.manager();
   }
 
   public BlipVisionModel vision() {

@@ -39,7 +39,7 @@ public final class SequenceGenerator {
         : beam(decoder, prompts, config, recordLogits);
   }
 
-  private static GenerationResult greedy(
+  static GenerationResult greedy(
       IncrementalDecoder decoder, long[][] prompts, GenerationConfig config, boolean recordLogits) {
     int rows = prompts.length;
     long[][] sequences = copy(prompts);
@@ -84,7 +84,7 @@ public final class SequenceGenerator {
     return new GenerationResult(sequences, recordLogits ? toArrays(steps) : null);
   }
 
-  private static GenerationResult beam(
+  static GenerationResult beam(
       IncrementalDecoder decoder, long[][] prompts, GenerationConfig config, boolean recordLogits) {
     int batch = prompts.length;
     int beams = config.numBeams();

@@ -1,0 +1,60 @@
+package io.mmstream.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.mmstream.image.PixelImage;
+import io.mmstream.model.generation.GenerationConfig;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+
+/** What the {@code caption} and {@code vqa} commands share: image reading, decoding flags, JSON output. */
+final class BlipCliSupport {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  private BlipCliSupport() {}
+
+  static PixelImage readImage(Path file) throws IOException {
+    BufferedImage image = ImageIO.read(file.toFile());
+    if (image == null) {
+      throw new IOException(file + ": not an image format this JVM can decode");
+    }
+    return PixelImage.from(image);
+  }
+
+  /** {@code --greedy} is plain argmax (the fixtures' reference: no beams, no minimum length); {@code --beams} overrides the beam count. */
+  static GenerationConfig decoding(GenerationConfig original, boolean greedy, Integer beams) {
+    GenerationConfig config = greedy ? original.withNumBeams(1).withMinLength(0) : original;
+    return beams == null ? config : config.withNumBeams(beams);
+  }
+
+  static ArrayNode ids(long[] ids) {
+    ArrayNode out = JSON.createArrayNode();
+    for (long id : ids) {
+      out.add(id);
+    }
+    return out;
+  }
+
+  static ArrayNode logits(float[][] steps) {
+    ArrayNode out = JSON.createArrayNode();
+    for (float[] step : steps) {
+      ArrayNode row = out.addArray();
+      for (float v : step) {
+        row.add(v);
+      }
+    }
+    return out;
+  }
+
+  /** JSON has no NaN: a missing score is null. */
+  static void putNumber(ObjectNode node, String field, double value) {
+    if (Double.isFinite(value)) {
+      node.put(field, value);
+    } else {
+      node.putNull(field);
+    }
+  }
+}
