@@ -33,6 +33,9 @@ public final class InstructBlipForConditionalGeneration implements AutoCloseable
     "qformer\\.embeddings\\.position_ids",
   };
 
+  /** Standard deviation of random preset weights (the models' initializer range). */
+  private static final float RANDOM_STD = 0.02f;
+
   private final InstructBlipConfig config;
   private final WeightStore store;
   private final BlipVisionModel vision;
@@ -74,18 +77,32 @@ public final class InstructBlipForConditionalGeneration implements AutoCloseable
       Device device = manager.getDevice();
       DeviceMemory.requireFits(modelDirectory.toString(), store.loadedBytes(),
           options.memoryBudgetBytes().orElseGet(() -> DeviceMemory.availableBytes(device)), device);
-      return new InstructBlipForConditionalGeneration(config, store, options);
     } catch (RuntimeException e) {
       store.close();
       throw e;
     }
+    return fromStore(config, store, options);
   }
 
   /** A model of {@code config}'s shapes with random weights (benchmarks). */
   public static InstructBlipForConditionalGeneration random(
       InstructBlipConfig config, NDManager manager, DataType type, long seed) {
-    return new InstructBlipForConditionalGeneration(
-        config, new RandomWeightStore(manager, type, seed, 0.02f), InstructBlipOptions.defaults());
+    return fromStore(config, new RandomWeightStore(manager, type, seed, RANDOM_STD), InstructBlipOptions.defaults());
+  }
+
+  /** A model over any weight store; the store is closed when building fails. */
+  static InstructBlipForConditionalGeneration fromStore(
+      InstructBlipConfig config, WeightStore store, InstructBlipOptions options) {
+    try {
+      return new InstructBlipForConditionalGeneration(config, store, options);
+    } catch (RuntimeException e) {
+      try {
+        store.close();
+      } catch (IOException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
+    }
   }
 
   /** Float16/bfloat16 checkpoints compute in their precision on GPU; everything else in float32. */

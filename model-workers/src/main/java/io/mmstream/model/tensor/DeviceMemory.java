@@ -18,6 +18,7 @@ import java.util.Locale;
  */
 public final class DeviceMemory {
   private static final Path MEMINFO = Path.of("/proc/meminfo");
+  private static final double GIB = 1024.0 * 1024 * 1024;
 
   private DeviceMemory() {}
 
@@ -60,8 +61,6 @@ public final class DeviceMemory {
           what, neededBytes, neededBytes / GIB, device, availableBytes, availableBytes / GIB));
     }
   }
-
-  private static final double GIB = 1024.0 * 1024 * 1024;
 
   /** A model whose weights need more memory than its device has left. */
   public static final class ModelTooLargeException extends RuntimeException {
