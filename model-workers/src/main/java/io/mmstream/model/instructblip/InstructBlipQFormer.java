@@ -73,7 +73,8 @@ public final class InstructBlipQFormer {
     NDArray words = Embedding.embedding(inputIds.toType(DataType.INT64, false), wordEmbeddings, SparseFormat.DENSE)
         .singletonOrThrow();
     NDArray text = words.add(positionEmbeddings.get(inputIds.getManager(), new NDIndex("0:" + length)));
-    NDArray queries = queryTokens.toType(text.getDataType(), false).repeat(0, batch);
+    // Taken through the call's manager so the per-call copy is freed with the call, not the weights.
+    NDArray queries = queryTokens.get(inputIds.getManager(), new NDIndex("...")).repeat(0, batch);
     return embeddingLayerNorm.forward(queries.concat(text, 1));
   }
 
