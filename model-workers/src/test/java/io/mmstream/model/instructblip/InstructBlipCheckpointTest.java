@@ -173,6 +173,38 @@ class InstructBlipCheckpointTest {
   }
 
   @Test
+  void eachRowStopsAtItsEndOfSequenceToken() throws Exception {
+    // The fixture's greedy answers to instructions 0 and 1 both continue with id 171 second; with 171
+    // as the end-of-sequence id those rows stop there while the others run to the limit.
+    Path dir = Files.createDirectory(temp.resolve("eos"));
+    try (Stream<Path> files = Files.list(InstructBlipFixture.DIR)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        Files.createSymbolicLink(dir.resolve(f.getFileName()), f);
+      }
+    }
+    Files.createSymbolicLink(dir.resolve("qformer_tokenizer"), InstructBlipFixture.DIR.resolve("qformer_tokenizer"));
+    Files.delete(dir.resolve("config.json"));
+    Files.writeString(dir.resolve("config.json"), Files.readString(InstructBlipFixture.DIR.resolve("config.json"))
+        .replace("\"eos_token_id\": 2", "\"eos_token_id\": 171"));
+    List<PixelImage> images = fixtureImages();
+    try (InstructBlipFixture fixture = new InstructBlipFixture();
+        InstructBlipAnswerer a = InstructBlipAnswerer.load(dir, manager, InstructBlipOptions.defaults())) {
+      List<InstructRequest> requests = new ArrayList<>();
+      for (int i = 0; i < fixture.count(); i++) {
+        requests.add(new InstructRequest(images.get(i), fixture.instruction(i)));
+      }
+      List<InstructAnswer> answers = a.answer(requests, InstructGeneration.greedy(8));
+      assertThat(answers.get(0).ids()).containsExactly(361, 171);
+      assertThat(answers.get(1).ids()).containsExactly(361, 171);
+      assertThat(answers.get(2).ids()).containsExactly(fixture.ids("llm.i2.greedy_new_ids"));
+      assertThat(answers.get(3).ids()).containsExactly(fixture.ids("llm.i3.greedy_new_ids"));
+      // A minimum length forbids the stop token until it is reached.
+      InstructGeneration atLeastFour = new InstructGeneration(8, 4, 1, 1f, 1f, true, false);
+      assertThat(a.answer(requests.subList(0, 1), atLeastFour).get(0).ids()).hasSizeGreaterThanOrEqualTo(4);
+    }
+  }
+
+  @Test
   void unexpectedKeysAreNamed() throws Exception {
     Path dir = Files.createDirectory(temp.resolve("extra"));
     try (Stream<Path> files = Files.list(InstructBlipFixture.DIR)) {

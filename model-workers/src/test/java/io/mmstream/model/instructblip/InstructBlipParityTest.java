@@ -133,6 +133,19 @@ class InstructBlipParityTest {
   }
 
   @Test
+  void yesProbabilityComparesTheTwoContinuationsAfterThePrompt() throws IOException {
+    long yes = answerer.processor().continuationIds(InstructBlipAnswerer.YES)[0];
+    long no = answerer.processor().continuationIds(InstructBlipAnswerer.NO)[0];
+    assertThat(answerer.processor().continuationIds(InstructBlipAnswerer.NO)).containsExactly(135);
+    double p = answerer.yesProbability(images.get(1), fixture.instruction(1));
+    try (NDManager m = manager.newSubManager()) {
+      float[] last = fixture.tensor(m, "llm.i1.logits").get(new NDIndex("-1")).toFloatArray();
+      double expected = 1.0 / (1.0 + Math.exp(last[(int) no] - last[(int) yes]));
+      assertThat(p).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-5));
+    }
+  }
+
+  @Test
   void batchedQformerMatchesPaddedGoldens() throws IOException {
     List<String> instructions = new ArrayList<>();
     for (int i = 0; i < fixture.count(); i++) {
