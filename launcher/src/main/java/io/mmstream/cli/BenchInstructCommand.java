@@ -49,7 +49,8 @@ public final class BenchInstructCommand implements Callable<Integer> {
       description = "LLM prompt length after the 32 visual queries (default: ${DEFAULT-VALUE}).")
   int promptTokens;
 
-  @Option(names = "--max-new-tokens", defaultValue = "8", description = "Tokens generated per prompt (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-new-tokens", defaultValue = "8",
+      description = "Tokens generated per prompt (default: ${DEFAULT-VALUE}).")
   int newTokens;
 
   @Option(names = "--iterations", defaultValue = "1", description = "Timed runs per part (default: ${DEFAULT-VALUE}).")

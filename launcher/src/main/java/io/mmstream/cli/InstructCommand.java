@@ -11,6 +11,7 @@ import io.mmstream.model.instructblip.InstructGeneration;
 import io.mmstream.model.instructblip.InstructRequest;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,7 +47,8 @@ public final class InstructCommand implements Callable<Integer> {
   @Option(names = "--max-new-tokens", description = "Most tokens to generate (default: 256).")
   Integer maxNewTokens;
 
-  @Option(names = "--min-new-tokens", description = "End of sequence is forbidden before this many (default: 1, or 0 with --greedy).")
+  @Option(names = "--min-new-tokens",
+      description = "End of sequence is forbidden before this many (default: 1, or 0 with --greedy).")
   Integer minNewTokens;
 
   @Option(names = "--repetition-penalty", description = "Penalty on generated tokens (default: 1.5, or 1 with --greedy).")
@@ -92,7 +94,8 @@ public final class InstructCommand implements Callable<Integer> {
       for (int i = 0; i < answers.size(); i++) {
         InstructAnswer a = answers.get(i);
         if (!json) {
-          System.out.println(a.instruction() + " -> " + a.text() + (yes == null ? "" : String.format("  [P(yes) %.4f]", yes[i])));
+          String score = yes == null ? "" : String.format(Locale.ROOT, "  [P(yes) %.4f]", yes[i]);
+          System.out.println(a.instruction() + " -> " + a.text() + score);
           continue;
         }
         ObjectNode r = results.addObject();

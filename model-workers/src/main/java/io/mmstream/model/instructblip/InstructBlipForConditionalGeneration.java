@@ -20,6 +20,7 @@ import io.mmstream.model.tensor.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * InstructBLIP with a LLaMA/Vicuna language model (HF {@code InstructBlipForConditionalGeneration},
@@ -111,7 +112,7 @@ public final class InstructBlipForConditionalGeneration implements AutoCloseable
       return DataType.FLOAT32;
     }
     Set<String> floats = storedDtypes.stream().filter(d -> d.startsWith("F") || d.equals("BF16"))
-        .collect(java.util.stream.Collectors.toSet());
+        .collect(Collectors.toSet());
     if (floats.equals(Set.of("F16"))) {
       return DataType.FLOAT16;
     }

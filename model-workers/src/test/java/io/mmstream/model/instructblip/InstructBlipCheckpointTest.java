@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.tensor.CheckpointWeightStore;
 import io.mmstream.model.tensor.DeviceMemory;
@@ -82,7 +83,7 @@ class InstructBlipCheckpointTest {
       SafetensorsWriter writer = new SafetensorsWriter();
       recorded.loaded.forEach(writer::add);
       // Buffers that HF checkpoints may carry: accepted and ignored.
-      writer.add("language_model.model.layers.0.self_attn.rotary_emb.inv_freq", manager.ones(new ai.djl.ndarray.types.Shape(2)));
+      writer.add("language_model.model.layers.0.self_attn.rotary_emb.inv_freq", manager.ones(new Shape(2)));
       writer.add("qformer.embeddings.position_ids", manager.arange(0, 32, 1, DataType.INT64).reshape(1, 32));
       writer.write(dir.resolve("model.safetensors"));
 
@@ -103,8 +104,10 @@ class InstructBlipCheckpointTest {
             .containsExactly(original.visualPrefix(states, q.idsArray(call), q.maskArray(call)).toFloatArray());
 
         List<InstructRequest> requests = List.of(
-            new InstructRequest(images.get(0), instructions.get(0)), new InstructRequest(images.get(1), instructions.get(1)));
-        for (InstructGeneration settings : List.of(InstructGeneration.greedy(7), new InstructGeneration(7, 2, 3, 1.5f, 1f, true, false))) {
+            new InstructRequest(images.get(0), instructions.get(0)),
+            new InstructRequest(images.get(1), instructions.get(1)));
+        InstructGeneration beams = new InstructGeneration(7, 2, 3, 1.5f, 1f, true, false);
+        for (InstructGeneration settings : List.of(InstructGeneration.greedy(7), beams)) {
           List<InstructAnswer> cached = loaded.answer(requests, settings);
           List<InstructAnswer> uncached = loaded.answer(requests, settings.withKvCache(false));
           for (int i = 0; i < requests.size(); i++) {
@@ -208,7 +211,9 @@ class InstructBlipCheckpointTest {
   void unexpectedKeysAreNamed() throws Exception {
     Path dir = Files.createDirectory(temp.resolve("extra"));
     try (Stream<Path> files = Files.list(InstructBlipFixture.DIR)) {
-      for (Path f : files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith("model")).toList()) {
+      List<Path> nonWeights = files.filter(Files::isRegularFile)
+          .filter(f -> !f.getFileName().toString().startsWith("model")).toList();
+      for (Path f : nonWeights) {
         Files.copy(f, dir.resolve(f.getFileName()));
       }
     }
@@ -217,7 +222,7 @@ class InstructBlipCheckpointTest {
       for (SafetensorsFile.Entry e : source.entries().values()) {
         writer.add(e.name(), e.dtype(), e.shape(), source.map(e));
       }
-      writer.add("language_model.model.layers.0.self_attn.q_proj.bias", manager.zeros(new ai.djl.ndarray.types.Shape(32)));
+      writer.add("language_model.model.layers.0.self_attn.q_proj.bias", manager.zeros(new Shape(32)));
       writer.write(dir.resolve("model.safetensors"));
     }
     assertThatThrownBy(() -> InstructBlipForConditionalGeneration.load(dir, manager, InstructBlipOptions.defaults()))

@@ -1,13 +1,14 @@
 package io.mmstream.model.instructblip;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.offset;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.mmstream.image.PixelImage;
-import io.mmstream.model.generation.GenerationConfig;
-import io.mmstream.model.generation.GenerationResult;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -102,7 +103,7 @@ class InstructBlipParityTest {
         NDArray mask = model.languageModelMask(prompt.maskArray(m));
         assertThat(mask.toLongArray()).containsExactly(fixture.ids("llm." + p + ".attention_mask"));
         long n = embeds.getShape().get(1);
-        NDArray positions = m.arange(0, (int) n, 1, ai.djl.ndarray.types.DataType.INT64).reshape(1, n);
+        NDArray positions = m.arange(0, (int) n, 1, DataType.INT64).reshape(1, n);
         NDArray hidden = model.languageModel().hiddenStates(embeds, mask, positions, null);
         fixture.assertMatches(hidden.squeeze(0), "llm." + p + ".final_norm_hidden_state");
         fixture.assertMatches(model.languageModel().logits(hidden).squeeze(0), "llm." + p + ".logits");
@@ -141,7 +142,7 @@ class InstructBlipParityTest {
     try (NDManager m = manager.newSubManager()) {
       float[] last = fixture.tensor(m, "llm.i1.logits").get(new NDIndex("-1")).toFloatArray();
       double expected = 1.0 / (1.0 + Math.exp(last[(int) no] - last[(int) yes]));
-      assertThat(p).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-5));
+      assertThat(p).isCloseTo(expected, offset(1e-5));
     }
   }
 
@@ -156,7 +157,7 @@ class InstructBlipParityTest {
     long[] goldenMask = fixture.ids("qformer.batch.attention_mask");
     try (NDManager m = manager.newSubManager()) {
       assertThat(batch.idsArray(m).toLongArray()).containsExactly(goldenIds);
-      NDArray rowMask = m.ones(new ai.djl.ndarray.types.Shape(batch.rows(), 4), ai.djl.ndarray.types.DataType.INT64)
+      NDArray rowMask = m.ones(new Shape(batch.rows(), 4), DataType.INT64)
           .concat(batch.maskArray(m), 1);
       assertThat(rowMask.toLongArray()).containsExactly(goldenMask);
       NDArray image = model.encodeImages(pixels(m));
@@ -187,7 +188,7 @@ class InstructBlipParityTest {
             float[] a = alone.stepLogits()[s];
             float[] b = batched.get(i).stepLogits()[s];
             for (int v = 0; v < a.length; v++) {
-              assertThat(b[v]).isCloseTo(a[v], org.assertj.core.data.Offset.offset(1e-5f));
+              assertThat(b[v]).isCloseTo(a[v], offset(1e-5f));
             }
           }
         }
