@@ -53,17 +53,27 @@ public final class BenchBlipCommand implements Callable<Integer> {
   @Option(names = "--iterations", defaultValue = "1", description = "Timed runs per variant (default: ${DEFAULT-VALUE}).")
   int iterations;
 
+  @Option(names = "--threads", defaultValue = "0",
+      description = "PyTorch intra-op threads; 0 keeps the engine's choice (one per core). On a busy shared machine 1 "
+          + "avoids stalls at every parallel op's barrier.")
+  int threads;
+
   @Option(names = "--json", description = "End with one JSON object.")
   boolean json;
 
   @Override
   public Integer call() throws Exception {
+    if (threads > 0) {
+      // Read once, when the engine starts: this command creates the first NDManager below.
+      System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+    }
     List<Device> devices = new ArrayList<>(List.of(Device.cpu()));
     if (Engine.getInstance().getGpuCount() > 0) {
       devices.add(Device.gpu());
     }
     ObjectNode root = BlipCliSupport.JSON.createObjectNode();
     root.put("device", String.join("+", devices.stream().map(Device::toString).toList()));
+    root.put("intra_op_threads", threads > 0 ? Integer.toString(threads) : "engine default");
     ArrayNode results = root.putArray("results");
     for (Device device : devices) {
       for (String preset : presets) {

@@ -110,6 +110,26 @@ class BlipCaptionParityTest {
     }
   }
 
+  @Test
+  void beamSearchIsTheSameWithAndWithoutCacheAndLeavesNothingInTheWeightsManager() {
+    int weights = manager.getManagedArrays().size();
+    assertThat(weights).as("weights held by the model manager").isPositive();
+    long[] prompt = fixture.longs("caption.prompt_ids");
+    GenerationConfig original = new GenerationConfig(12, 8, 3, 1f, 1f, 102, 0);
+    try (NDManager call = manager.newSubManager()) {
+      NDArray states = model.encodeImages(pixelValues(call));
+      GenerationResult cached = model.generate(states, prompt, original, true, true);
+      GenerationResult uncached = model.generate(states, prompt, original, false, true);
+      assertThat(cached.sequences()).isDeepEqualTo(uncached.sequences());
+      for (int i = 0; i < 4; i++) {
+        assertThat(cached.sequences()[i]).startsWith(prompt).hasSize(12);
+        BlipFixture.assertClose("beam logits image " + i, flatten(cached.stepLogits()[i]),
+            flatten(uncached.stepLogits()[i]), fixture.atol("caption.greedy_step_logits_img0"));
+      }
+    }
+    assertThat(manager.getManagedArrays()).hasSize(weights);
+  }
+
   private static NDArray pixelValues(NDManager call) {
     return call.create(fixture.floats("inputs.pixel_values"), new Shape(fixture.shape("inputs.pixel_values")));
   }
