@@ -56,6 +56,11 @@ public final class BenchInstructCommand implements Callable<Integer> {
   @Option(names = "--iterations", defaultValue = "1", description = "Timed runs per part (default: ${DEFAULT-VALUE}).")
   int iterations;
 
+  @Option(names = "--threads", defaultValue = "0",
+      description = "PyTorch intra-op threads; 0 keeps the engine's choice (one per core). On a busy shared machine 1 "
+          + "avoids stalls at every parallel op's barrier.")
+  int threads;
+
   @Option(names = "--json", description = "End with one JSON object.")
   boolean json;
 
@@ -67,6 +72,10 @@ public final class BenchInstructCommand implements Callable<Integer> {
     if (llmLayers < 1 || newTokens < 2 || batch < 1 || iterations < 1) {
       throw new IllegalArgumentException("need --llm-layers >= 1, --max-new-tokens >= 2, --batch >= 1, --iterations >= 1");
     }
+    if (threads > 0) {
+      // Read once, when the engine starts: this command creates the first NDManager below.
+      System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+    }
     List<Device> devices = new ArrayList<>(List.of(Device.cpu()));
     if (Engine.getInstance().getGpuCount() > 0) {
       devices.add(Device.gpu());
@@ -75,6 +84,7 @@ public final class BenchInstructCommand implements Callable<Integer> {
     root.put("preset", preset);
     root.put("llm_layers", llmLayers);
     root.put("batch", batch);
+    root.put("intra_op_threads", threads > 0 ? Integer.toString(threads) : "engine default");
     ArrayNode results = root.putArray("results");
     for (Device device : devices) {
       // The released checkpoint is float16: GPUs compute in it, the CPU widens to float32.
