@@ -9,7 +9,8 @@ import ai.djl.ndarray.NDArray;
 public interface IncrementalDecoder {
 
   /**
-   * Appends {@code tokens[row]} (the same count for every row) to each row's sequence.
+   * Appends {@code tokens[row]} (the same count for every row) to each row's sequence. A decoder
+   * primed with a prefix of its own (input embeddings) takes zero tokens per row on the first call.
    *
    * @return logits {@code [rows, vocab]} at each row's last position; the caller closes them
    */

@@ -19,7 +19,8 @@ public final class SequenceGenerator {
   private SequenceGenerator() {}
 
   /**
-   * @param prompts {@code [batch][promptLength]}, all rows the same length
+   * @param prompts {@code [batch][promptLength]}, all rows the same length; rows may be empty when the
+   *     decoder holds a prefix of its own (input embeddings), and lengths then count generated tokens only
    * @param recordLogits also return the raw logits of every generated step
    */
   public static GenerationResult generate(
@@ -29,8 +30,8 @@ public final class SequenceGenerator {
     }
     int promptLength = prompts[0].length;
     for (long[] p : prompts) {
-      if (p.length != promptLength || p.length == 0) {
-        throw new IllegalArgumentException("prompts must be non-empty and of equal length");
+      if (p.length != promptLength) {
+        throw new IllegalArgumentException("prompts must be of equal length");
       }
     }
     return config.numBeams() == 1

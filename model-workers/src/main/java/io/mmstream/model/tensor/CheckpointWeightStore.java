@@ -127,6 +127,15 @@ public final class CheckpointWeightStore implements WeightStore {
     return total;
   }
 
+  /** The dtype names the checkpoint stores its tensors in (F32, F16, BF16, I64, ...). */
+  public Set<String> storedDtypes() {
+    Set<String> dtypes = new TreeSet<>();
+    for (SafetensorsFile.Entry e : entries.values()) {
+      dtypes.add(e.dtype());
+    }
+    return dtypes;
+  }
+
   @Override
   public Optional<NDArray> load(String key, long[] expectedShape) {
     SafetensorsFile.Entry entry = entries.get(key);
