@@ -45,6 +45,7 @@ public final class WorkerMain implements AutoCloseable {
   }
 
   public static WorkerMain start(WorkerSettings settings, TaskModelFactory factory, ImageLoader imageLoader) {
+    WorkerTopics.trustWireClasses();
     LOG.info("starting {} worker {}: model {}", settings.kind().id(), settings.workerId(), settings.modelSource());
     DeviceSelector.Selection selection = DeviceSelector.select(settings.device(), settings.fp16());
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

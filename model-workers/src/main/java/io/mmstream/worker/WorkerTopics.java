@@ -6,6 +6,7 @@ import io.mmstream.schema.TaskResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import org.apache.avro.util.ClassSecurityValidator;
 
 /**
  * The worker's topic names and record encoding, kept in one place so the shared topic registry and
@@ -16,7 +17,18 @@ public final class WorkerTopics {
   public static final String RESULTS = "mm.results.v1";
   public static final String DEAD_LETTERS = "mm.dlq.v1";
 
+  static {
+    // Avro instantiates only trusted classes by name (record defaults such as TaskOutputs.labels
+    // need it); the generated wire-format classes are ours. The shared AvroSerde does the same.
+    ClassSecurityValidator.ClassSecurityPredicate previous = ClassSecurityValidator.getGlobal();
+    ClassSecurityValidator.setGlobal(
+        ClassSecurityValidator.composite(previous, type -> type.getName().startsWith("io.mmstream.schema.")));
+  }
+
   private WorkerTopics() {}
+
+  /** Makes sure the static initialiser above has run before a model builds any wire record. */
+  public static void trustWireClasses() {}
 
   public static String taskTopic(ModelKind kind) {
     return switch (kind) {
