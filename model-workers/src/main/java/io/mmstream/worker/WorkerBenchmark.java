@@ -361,9 +361,13 @@ public final class WorkerBenchmark {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
       stop = true;
-      thread.join();
+      try {
+        thread.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }
