@@ -1,0 +1,91 @@
+package io.mmstream.cli;
+
+import io.mmstream.kafka.embedded.EmbeddedKafkaBroker;
+import io.mmstream.worker.ModelKind;
+import io.mmstream.worker.ModelSource;
+import io.mmstream.worker.TaskModelFactory;
+import io.mmstream.worker.WorkerBenchmark;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bin/mmstream bench worker}: images/s through Kafka, the worker and back, against the same
+ * model called in-process at the same batch size; then p50/p99 latency at 50%, 80% and 95% of the
+ * measured capacity with Poisson arrivals. Runs on an embedded broker unless one is given.
+ */
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = "Worker throughput (end to end vs direct) and latency under Poisson load.")
+public final class BenchWorkerCommand implements Callable<Integer> {
+
+  @Option(names = "--model-kind", defaultValue = "clip", description = "clip | caption | vqa (default: ${DEFAULT-VALUE})")
+  String modelKind;
+
+  @Option(names = "--preset", defaultValue = "vit-b-32", description = "random-weight preset (default: ${DEFAULT-VALUE})")
+  String preset;
+
+  @Option(names = "--model", description = "checkpoint directory instead of a preset")
+  Path modelDir;
+
+  @Option(names = "--batch", defaultValue = "8", description = "batch size (default: ${DEFAULT-VALUE})")
+  int batch;
+
+  @Option(names = "--tasks", defaultValue = "160", description = "tasks in the capacity run (default: ${DEFAULT-VALUE})")
+  int tasks;
+
+  @Option(names = "--load-seconds", defaultValue = "20", description = "duration of each latency run (default: ${DEFAULT-VALUE})")
+  int loadSeconds;
+
+  @Option(names = "--image-size", defaultValue = "640x480", description = "JPEG size WxH (default: ${DEFAULT-VALUE})")
+  String imageSize;
+
+  @Option(names = "--bootstrap-servers", description = "use this broker instead of an embedded one")
+  String bootstrapServers;
+
+  @Option(names = "--json", description = "print one JSON object as the last line")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    ModelKind kind = ModelKind.parse(modelKind);
+    String[] size = imageSize.toLowerCase(Locale.ROOT).split("x");
+    WorkerBenchmark.Options options =
+        new WorkerBenchmark.Options(
+            kind,
+            modelDir != null ? ModelSource.directory(modelDir) : ModelSource.preset(preset),
+            batch,
+            tasks,
+            Duration.ofSeconds(loadSeconds),
+            List.of(0.5, 0.8, 0.95),
+            Integer.parseInt(size[0]),
+            Integer.parseInt(size[1]),
+            4);
+    TaskModelFactory factory = TaskModelFactory.forKind(kind);
+    WorkerBenchmark.Report report;
+    if (bootstrapServers != null) {
+      report = new WorkerBenchmark(bootstrapServers, factory, options, System.out::println).run();
+    } else {
+      try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+        report = new WorkerBenchmark(broker.bootstrapServers(), factory, options, System.out::println).run();
+      }
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "%s worker, batch %d: direct %.2f items/s, end to end %.2f items/s, ratio %.3f%n",
+        kind.id(),
+        report.batch(),
+        report.directItemsPerSecond(),
+        report.endToEndItemsPerSecond(),
+        report.ratio());
+    if (json) {
+      System.out.println(report.toJson());
+    }
+    return 0;
+  }
+}

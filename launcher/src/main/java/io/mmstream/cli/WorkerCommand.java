@@ -1,0 +1,57 @@
+package io.mmstream.cli;
+
+import io.mmstream.worker.WorkerMain;
+import io.mmstream.worker.WorkerSettings;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bin/mmstream worker --kind clip --model DIR}: a model worker process. Settings come from
+ * {@code --config FILE}, then MMSTREAM_* environment variables, then these options (see the README's
+ * "Model workers" section for every key).
+ */
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = "Run a model worker: consume a task topic, batch on the device, produce results exactly once.")
+public final class WorkerCommand implements Callable<Integer> {
+
+  @Option(names = "--kind", description = "clip | caption | vqa")
+  String kind;
+
+  @Option(names = "--model", description = "model checkpoint directory")
+  Path modelDir;
+
+  @Option(names = "--preset", description = "named preset with random weights instead of a checkpoint")
+  String preset;
+
+  @Option(names = "--bootstrap-servers", description = "Kafka brokers (kafka.bootstrap.servers)")
+  String bootstrapServers;
+
+  @Option(names = "--config", description = "properties file with worker settings")
+  Path config;
+
+  @Option(names = {"-s", "--set"}, description = "any setting, e.g. -s worker.batch.max.size=16")
+  Map<String, String> settings = new LinkedHashMap<>();
+
+  @Override
+  public Integer call() throws Exception {
+    Map<String, String> overrides = new LinkedHashMap<>(settings);
+    putIfSet(overrides, "worker.kind", kind);
+    putIfSet(overrides, "worker.model.dir", modelDir == null ? null : modelDir.toString());
+    putIfSet(overrides, "worker.model.preset", preset);
+    putIfSet(overrides, "kafka.bootstrap.servers", bootstrapServers);
+    WorkerMain.runUntilShutdown(WorkerSettings.load(config, System.getenv(), overrides));
+    return 0;
+  }
+
+  private static void putIfSet(Map<String, String> map, String key, String value) {
+    if (value != null) {
+      map.put(key, value);
+    }
+  }
+}

@@ -1,0 +1,77 @@
+package io.mmstream.worker;
+
+import io.mmstream.schema.TaskOutputs;
+import io.mmstream.schema.TaskRequest;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * One consumed task record on its way through the worker. Created and committed by the poll thread;
+ * the CPU pool and the executor fill in the prepared input and the outcome. The outcome is published
+ * through a volatile write, which is all the poll thread needs to read the other fields safely.
+ */
+final class PendingTask<P> {
+
+  /** How a task ended: outputs, or a failure with the stage and reason. */
+  record Outcome(
+      TaskOutputs outputs,
+      String failureStage,
+      String reasonCode,
+      String message,
+      int batchSize,
+      long queueNanos,
+      long computeNanos,
+      long completedNanos) {
+
+    boolean failed() {
+      return reasonCode != null;
+    }
+  }
+
+  final TopicPartition partition;
+  final long offset;
+  final long recordTimestampMs;
+  final byte[] value;
+  final long admittedNanos;
+  TaskRequest request;
+  P prepared;
+  long preprocessNanos;
+  private volatile boolean cancelled;
+  private volatile Outcome outcome;
+
+  PendingTask(TopicPartition partition, long offset, long recordTimestampMs, byte[] value) {
+    this.partition = partition;
+    this.offset = offset;
+    this.recordTimestampMs = recordTimestampMs;
+    this.value = value;
+    this.admittedNanos = System.nanoTime();
+  }
+
+  boolean isDone() {
+    return outcome != null;
+  }
+
+  Outcome outcome() {
+    return outcome;
+  }
+
+  /** Its partition was revoked or lost: whoever still holds it skips it; its outcome is never committed. */
+  void cancel() {
+    cancelled = true;
+  }
+
+  boolean isCancelled() {
+    return cancelled;
+  }
+
+  boolean deadlinePassed(long nowMs) {
+    return request.getDeadline().toEpochMilli() < nowMs;
+  }
+
+  void succeed(TaskOutputs outputs, int batchSize, long queueNanos, long computeNanos) {
+    outcome = new Outcome(outputs, null, null, null, batchSize, queueNanos, computeNanos, System.nanoTime());
+  }
+
+  void fail(String stage, String reasonCode, String message, long queueNanos) {
+    outcome = new Outcome(null, stage, reasonCode, message, 0, queueNanos, 0, System.nanoTime());
+  }
+}

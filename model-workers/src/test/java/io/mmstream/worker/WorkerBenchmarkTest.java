@@ -1,0 +1,40 @@
+package io.mmstream.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mmstream.kafka.embedded.EmbeddedKafkaBroker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The benchmark harness on the fixture model (the CLIP preset run comes with the integration). */
+class WorkerBenchmarkTest {
+
+  @Test
+  void measuresDirectAndEndToEndThroughputAndLatencyPerLoad() throws Exception {
+    List<String> log = new ArrayList<>();
+    WorkerBenchmark.Report report;
+    try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
+      WorkerBenchmark.Options options =
+          new WorkerBenchmark.Options(
+              ModelKind.CLIP, ModelSource.preset("fixture"), 4, 40, Duration.ofMillis(500), List.of(0.5, 0.8, 0.95), 64, 48, 2);
+      report = new WorkerBenchmark(broker.bootstrapServers(), new MeanColourModelFactory(), options, log::add).run();
+    }
+    assertThat(report.batch()).isEqualTo(4);
+    assertThat(report.directItemsPerSecond()).isPositive();
+    assertThat(report.endToEndItemsPerSecond()).isPositive();
+    assertThat(report.latency()).extracting(WorkerBenchmark.LoadLatency::load).containsExactly(0.5, 0.8, 0.95);
+    assertThat(report.latency()).allSatisfy(l -> assertThat(l.p99Ms()).isGreaterThanOrEqualTo(l.p50Ms()).isPositive());
+    assertThat(log).hasSize(5);
+
+    JsonNode json = new ObjectMapper().readTree(report.toJson());
+    assertThat(json.get("batch").asInt()).isEqualTo(4);
+    assertThat(json.get("ratio").asDouble())
+        .isCloseTo(report.endToEndItemsPerSecond() / report.directItemsPerSecond(), org.assertj.core.api.Assertions.within(0.001));
+    assertThat(json.get("latency_ms").fieldNames()).toIterable().containsExactly("0.5", "0.8", "0.95");
+    assertThat(json.get("latency_ms").get("0.95").has("p99")).isTrue();
+  }
+}
