@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "mmstream 0.1.0",
     description = "Streaming multimodal enrichment on Apache Kafka.",
-    subcommands = {CommandLine.HelpCommand.class, PublishCommand.class, TailCommand.class, BenchCommand.class, CaptionCommand.class, VqaCommand.class, InstructCommand.class, WorkerCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, PublishCommand.class, TailCommand.class, BenchCommand.class, CaptionCommand.class, VqaCommand.class, InstructCommand.class, WorkerCommand.class, ClipCommand.class})
 public final class Main implements Runnable {
 
   @Override
