@@ -9,7 +9,9 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "mmstream 0.1.0",
     description = "Streaming multimodal enrichment on Apache Kafka.",
-    subcommands = {CommandLine.HelpCommand.class, PublishCommand.class, TailCommand.class, BenchCommand.class, CaptionCommand.class, VqaCommand.class, InstructCommand.class, WorkerCommand.class, ClipCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, StreamAppCommand.class, WorkerCommand.class, PublishCommand.class,
+        TailCommand.class, ClipCommand.class, CaptionCommand.class, VqaCommand.class, InstructCommand.class,
+        BenchCommand.class})
 public final class Main implements Runnable {
 
   @Override

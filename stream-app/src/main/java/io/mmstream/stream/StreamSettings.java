@@ -15,6 +15,8 @@ public final class StreamSettings {
       "Kafka Streams stream threads");
   public static final Setting<Long> CLOSE_TIMEOUT_MS = Setting.longValue("mmstream.stream.close-timeout-ms", 30_000,
       "Longest graceful shutdown (finish in-flight work, commit, leave the group)");
+  public static final Setting<Integer> HTTP_PORT = Setting.integer("mmstream.stream.http-port", 8081,
+      "Port of /metrics, /health/live and /health/ready (-1: no HTTP server)");
   public static final Setting<Long> JOIN_DEADLINE_MS = Setting.longValue("mmstream.join.deadline-ms", 30_000,
       "Time after which an image's enrichment is emitted as partial, naming the missing tasks");
   public static final Setting<Long> JOIN_CHECK_INTERVAL_MS = Setting.longValue("mmstream.join.check-interval-ms",
