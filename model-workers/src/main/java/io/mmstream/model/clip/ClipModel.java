@@ -57,7 +57,7 @@ public final class ClipModel implements AutoCloseable {
     return load(dir, ClipConfig.read(dir), parent);
   }
 
-  public static ClipModel load(Path dir, ClipConfig config, NDManager parent) throws IOException {
+  private static ClipModel load(Path dir, ClipConfig config, NDManager parent) throws IOException {
     NDManager manager = parent.newSubManager();
     WeightStore store = null;
     try {

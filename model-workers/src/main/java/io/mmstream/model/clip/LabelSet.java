@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,8 +51,7 @@ public record LabelSet(String name, List<String> labels, List<String> templates)
       throw new IllegalArgumentException("label sets must be a JSON object of name -> {labels, templates}");
     }
     Map<String, LabelSet> sets = new LinkedHashMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : root.properties()) {
       sets.put(e.getKey(), new LabelSet(e.getKey(), strings(e.getValue(), "labels"), strings(e.getValue(), "templates")));
     }
     return sets;

@@ -95,13 +95,13 @@ final class ClipFixture {
     return files;
   }
 
-  /** clip-tiny plus the tokenizer files, linked into {@code dir} as a published model directory is laid out. */
+  /** clip-tiny plus the tokenizer files, copied into {@code dir} as a published model directory is laid out. */
   static Path assembleModelDir(Path dir) throws IOException {
     for (String name : List.of("config.json", "model.safetensors")) {
-      Files.createSymbolicLink(dir.resolve(name), TINY.resolve(name).toAbsolutePath());
+      Files.copy(TINY.resolve(name), dir.resolve(name));
     }
     for (String name : List.of("vocab.json", "merges.txt")) {
-      Files.createSymbolicLink(dir.resolve(name), TOKENIZER.resolve(name).toAbsolutePath());
+      Files.copy(TOKENIZER.resolve(name), dir.resolve(name));
     }
     return dir;
   }
