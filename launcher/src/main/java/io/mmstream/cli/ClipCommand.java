@@ -34,7 +34,7 @@ public final class ClipCommand implements Callable<Integer> {
   Path model;
 
   @Option(names = "--image", arity = "1..*", description = "Image files (PNG, JPEG, ...).")
-  List<Path> images = new ArrayList<>();
+  List<String> images = new ArrayList<>();
 
   @Option(names = "--text", description = "Texts (repeat the option for each).")
   List<String> texts = new ArrayList<>();
@@ -55,7 +55,7 @@ public final class ClipCommand implements Callable<Integer> {
       if (!images.isEmpty()) {
         ClipImagePreprocessor preprocessor = new ClipImagePreprocessor(clip.config().visionConfig().imageSize());
         List<PixelImage> pixels = new ArrayList<>();
-        for (Path file : images) {
+        for (Path file : ImagePaths.expand(images)) {
           pixels.add(read(file));
         }
         imageEmbeds = clip.encodeImage(preprocessor.pixelValues(pixels, manager));
