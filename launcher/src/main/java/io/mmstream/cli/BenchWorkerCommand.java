@@ -27,8 +27,13 @@ public final class BenchWorkerCommand implements Callable<Integer> {
   @Option(names = "--model-kind", defaultValue = "clip", description = "clip | caption | vqa (default: ${DEFAULT-VALUE})")
   String modelKind;
 
-  @Option(names = "--preset", defaultValue = "vit-b-32", description = "random-weight preset (default: ${DEFAULT-VALUE})")
+  @Option(names = "--preset", defaultValue = "vit-b-32",
+      description = "random-weight preset: vit-b-32 or vit-l-14 (clip), blip-base (caption, vqa) (default: ${DEFAULT-VALUE})")
   String preset;
+
+  @Option(names = "--tokenizer", description = "tokenizer files for the preset (default: fixtures/clip/tokenizer for clip,"
+      + " fixtures/blip/blip-tiny-caption otherwise, relative to the working directory)")
+  Path tokenizerDir;
 
   @Option(names = "--model", description = "checkpoint directory instead of a preset")
   Path modelDir;
@@ -51,6 +56,13 @@ public final class BenchWorkerCommand implements Callable<Integer> {
   @Option(names = "--json", description = "print one JSON object as the last line")
   boolean json;
 
+  private Path presetTokenizer(ModelKind kind) {
+    if (tokenizerDir != null) {
+      return tokenizerDir;
+    }
+    return Path.of(kind == ModelKind.CLIP ? "fixtures/clip/tokenizer" : "fixtures/blip/blip-tiny-caption");
+  }
+
   @Override
   public Integer call() throws Exception {
     ModelKind kind = ModelKind.parse(modelKind);
@@ -58,7 +70,7 @@ public final class BenchWorkerCommand implements Callable<Integer> {
     WorkerBenchmark.Options options =
         new WorkerBenchmark.Options(
             kind,
-            modelDir != null ? ModelSource.directory(modelDir) : ModelSource.preset(preset),
+            modelDir != null ? ModelSource.directory(modelDir) : ModelSource.preset(preset, presetTokenizer(kind)),
             batch,
             tasks,
             Duration.ofSeconds(loadSeconds),

@@ -1,5 +1,7 @@
 package io.mmstream.cli;
 
+import io.mmstream.config.KafkaSettings;
+import io.mmstream.config.Settings;
 import io.mmstream.worker.WorkerMain;
 import io.mmstream.worker.WorkerSettings;
 import java.nio.file.Path;
@@ -11,8 +13,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code bin/mmstream worker --kind clip --model DIR}: a model worker process. Settings come from
- * {@code --config FILE}, then MMSTREAM_* environment variables, then these options (see the README's
- * "Model workers" section for every key).
+ * {@code --config FILE}, then MMSTREAM_* environment variables (and {@code *_FILE} secrets), then these
+ * options (see the README's "Model workers" section for every key).
  */
 @Command(
     name = "worker",
@@ -20,7 +22,7 @@ import picocli.CommandLine.Option;
     description = "Run a model worker: consume a task topic, batch on the device, produce results exactly once.")
 public final class WorkerCommand implements Callable<Integer> {
 
-  @Option(names = "--kind", description = "clip | caption | vqa")
+  @Option(names = "--kind", description = "clip | caption | vqa | instruct")
   String kind;
 
   @Option(names = "--model", description = "model checkpoint directory")
@@ -35,17 +37,21 @@ public final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--config", description = "properties file with worker settings")
   Path config;
 
-  @Option(names = {"-s", "--set"}, description = "any setting, e.g. -s worker.batch.max.size=16")
+  @Option(names = {"-s", "--set"}, description = "any setting, e.g. -s mmstream.worker.batch.max-size=16")
   Map<String, String> settings = new LinkedHashMap<>();
 
   @Override
   public Integer call() throws Exception {
     Map<String, String> overrides = new LinkedHashMap<>(settings);
-    putIfSet(overrides, "worker.kind", kind);
-    putIfSet(overrides, "worker.model.dir", modelDir == null ? null : modelDir.toString());
-    putIfSet(overrides, "worker.model.preset", preset);
-    putIfSet(overrides, "kafka.bootstrap.servers", bootstrapServers);
-    WorkerMain.runUntilShutdown(WorkerSettings.load(config, System.getenv(), overrides));
+    putIfSet(overrides, WorkerSettings.KIND.key(), kind);
+    putIfSet(overrides, WorkerSettings.MODEL_DIR.key(), modelDir == null ? null : modelDir.toString());
+    putIfSet(overrides, WorkerSettings.MODEL_PRESET.key(), preset);
+    putIfSet(overrides, KafkaSettings.BOOTSTRAP_SERVERS.key(), bootstrapServers);
+    Settings merged = Settings.load(config);
+    for (Map.Entry<String, String> e : overrides.entrySet()) {
+      merged = merged.with(e.getKey(), e.getValue());
+    }
+    WorkerMain.runUntilShutdown(WorkerSettings.from(merged));
     return 0;
   }
 

@@ -37,13 +37,13 @@ public final class DeviceSelector {
           case AUTO -> gpuCount > 0;
           case GPU -> {
             if (gpuCount == 0) {
-              throw new IllegalStateException("worker.device=gpu but " + engine + " finds no GPU");
+              throw new IllegalStateException(WorkerSettings.DEVICE.key() + "=gpu but " + engine + " finds no GPU");
             }
             yield true;
           }
         };
     if (fp16 && !useGpu) {
-      throw new IllegalStateException("worker.fp16=true needs a GPU; " + engine + " runs on the CPU here");
+      throw new IllegalStateException(WorkerSettings.FP16.key() + "=true needs a GPU; " + engine + " runs on the CPU here");
     }
     List<Device> devices = new ArrayList<>();
     if (useGpu) {

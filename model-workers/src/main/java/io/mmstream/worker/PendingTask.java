@@ -30,6 +30,8 @@ final class PendingTask<P> {
   final TopicPartition partition;
   final long offset;
   final long recordTimestampMs;
+  /** The task record's key, which its result must carry too. */
+  final byte[] key;
   final byte[] value;
   final long admittedNanos;
   TaskRequest request;
@@ -38,10 +40,11 @@ final class PendingTask<P> {
   private volatile boolean cancelled;
   private volatile Outcome outcome;
 
-  PendingTask(TopicPartition partition, long offset, long recordTimestampMs, byte[] value) {
+  PendingTask(TopicPartition partition, long offset, long recordTimestampMs, byte[] key, byte[] value) {
     this.partition = partition;
     this.offset = offset;
     this.recordTimestampMs = recordTimestampMs;
+    this.key = key;
     this.value = value;
     this.admittedNanos = System.nanoTime();
   }

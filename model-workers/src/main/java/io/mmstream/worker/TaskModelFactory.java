@@ -1,6 +1,7 @@
 package io.mmstream.worker;
 
 import ai.djl.Device;
+import io.mmstream.config.Settings;
 import java.util.ServiceLoader;
 import java.util.Set;
 
@@ -13,8 +14,11 @@ public interface TaskModelFactory {
   /** The kinds this factory can load. */
   Set<ModelKind> kinds();
 
-  /** A ready model on {@code device}; {@code fp16} is only ever true for GPU devices. */
-  TaskModel<?> load(ModelKind kind, ModelSource source, Device device, boolean fp16);
+  /**
+   * A ready model on {@code device}; {@code fp16} is only ever true for GPU devices. {@code settings}
+   * carries the model's own settings ({@link ModelSettings}).
+   */
+  TaskModel<?> load(ModelKind kind, ModelSource source, Device device, boolean fp16, Settings settings);
 
   /** The registered factory for {@code kind}. */
   static TaskModelFactory forKind(ModelKind kind) {

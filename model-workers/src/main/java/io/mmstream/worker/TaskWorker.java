@@ -1,5 +1,6 @@
 package io.mmstream.worker;
 
+import io.mmstream.config.KafkaClientConfig;
 import io.mmstream.image.PixelImage;
 import io.mmstream.schema.DeadLetter;
 import io.mmstream.schema.ModelInfo;
@@ -8,27 +9,36 @@ import io.mmstream.schema.TaskOutputs;
 import io.mmstream.schema.TaskRequest;
 import io.mmstream.schema.TaskResult;
 import io.mmstream.schema.Timings;
+import io.mmstream.serde.AvroSerde;
+import io.mmstream.serde.AvroSerdes;
+import io.mmstream.serde.MessageDecodeException;
+import io.mmstream.serde.SchemaSettings;
+import io.mmstream.serde.SchemaStore;
+import io.mmstream.topic.Topics;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
@@ -39,7 +49,6 @@ import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +62,10 @@ import org.slf4j.LoggerFactory;
  * uncommitted offset, and writes their results (and dead letters) together with the next offsets in
  * one Kafka transaction. Nothing is produced outside that transaction, so a crash leaves neither a
  * committed result without its offset nor the reverse; the next owner redoes only uncommitted work.
+ *
+ * <p>Every TaskResult is produced with the Kafka key of the TaskRequest it answers (the stream app
+ * keys tasks by tenant/contentHash and joins results on that key); dead letters are keyed by event
+ * id.
  *
  * <p>Backpressure: when admitted-but-uncommitted tasks reach {@code max.in.flight}, every assigned
  * partition is paused until the count falls to {@code resume.threshold}. On revocation the finished
@@ -70,7 +83,10 @@ public final class TaskWorker<P> implements AutoCloseable {
   private final WorkerMetrics metrics;
   private final String topic;
   private final KafkaConsumer<byte[], byte[]> consumer;
-  private final KafkaProducer<String, byte[]> producer;
+  private final KafkaProducer<byte[], byte[]> producer;
+  private final AvroSerde<TaskRequest> requestSerde;
+  private final AvroSerde<TaskResult> resultSerde;
+  private final AvroSerde<DeadLetter> deadLetterSerde;
   private final ThreadPoolExecutor decodePool;
   private final DynamicBatcher<PendingTask<P>> batcher;
   private final List<Thread> executorThreads = new ArrayList<>();
@@ -103,7 +119,11 @@ public final class TaskWorker<P> implements AutoCloseable {
     this.modelInfo = models.get(0).info();
     this.imageLoader = imageLoader;
     this.metrics = metrics;
-    this.topic = WorkerTopics.taskTopic(settings.kind());
+    this.topic = settings.kind().taskTopic();
+    AvroSerdes serdes = new AvroSerdes(SchemaStore.withExtraDirectory(settings.source().get(SchemaSettings.EXTRA_PATH)));
+    this.requestSerde = serdes.taskRequest();
+    this.resultSerde = serdes.taskResult();
+    this.deadLetterSerde = serdes.deadLetter();
     int capacity = settings.maxInFlight() + settings.maxPollRecords();
     this.batcher = new DynamicBatcher<>(settings.batchMaxSize(), settings.batchMaxDelay(), settings.preferredBatchSizes(), capacity);
     AtomicInteger decodeThreadIndex = new AtomicInteger();
@@ -120,31 +140,33 @@ public final class TaskWorker<P> implements AutoCloseable {
       executorThreads.add(daemon(executor, "mmstream-executor-" + devices.get(i)));
     }
     this.consumer = new KafkaConsumer<>(consumerConfig(settings), new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    this.producer = new KafkaProducer<>(producerConfig(settings), new StringSerializer(), new ByteArraySerializer());
+    this.producer = new KafkaProducer<>(producerConfig(settings), new ByteArraySerializer(), new ByteArraySerializer());
     this.pollThread = new Thread(this::pollLoop, "mmstream-poll-" + settings.kind().id());
     this.progress = new ProgressLog();
     metrics.gauge("mmstream.worker.batcher.queued", "Prepared tasks waiting for a batch", batcher::size);
   }
 
-  static Map<String, Object> consumerConfig(WorkerSettings settings) {
-    Map<String, Object> config = new LinkedHashMap<>(settings.kafka());
-    config.put("group.id", settings.groupId());
-    config.put("client.id", settings.workerId() + "-consumer");
-    config.put("enable.auto.commit", "false");
-    config.put("isolation.level", "read_committed");
-    config.putIfAbsent("auto.offset.reset", "earliest");
-    config.put("max.poll.records", settings.maxPollRecords());
+  /** The shared consumer settings (security, read_committed, no auto-commit) plus the worker's own. */
+  static Properties consumerConfig(WorkerSettings settings) {
+    Properties config = KafkaClientConfig.consumer(settings.source(), settings.groupId(), clientName(settings, "consumer"));
+    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords());
+    config.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) settings.sessionTimeout().toMillis());
+    // Heartbeats must come well within the session timeout; Kafka's default ratio is 1/15.
+    config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) Math.max(100, settings.sessionTimeout().toMillis() / 15));
     return config;
   }
 
-  static Map<String, Object> producerConfig(WorkerSettings settings) {
-    Map<String, Object> config = new LinkedHashMap<>(settings.kafka());
-    config.put("transactional.id", settings.transactionalId());
-    config.put("client.id", settings.workerId() + "-producer");
-    config.put("enable.idempotence", "true");
-    config.put("acks", "all");
-    config.put("transaction.timeout.ms", (int) settings.transactionTimeout().toMillis());
+  /** The shared producer settings (security, idempotence, acks=all) made transactional. */
+  static Properties producerConfig(WorkerSettings settings) {
+    Properties config = KafkaClientConfig.producer(settings.source(), clientName(settings, "producer"));
+    config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.transactionalId());
+    config.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) settings.transactionTimeout().toMillis());
     return config;
+  }
+
+  private static String clientName(WorkerSettings settings, String role) {
+    return "worker-" + settings.kind().id() + "-" + settings.workerId() + "-" + role;
   }
 
   private static Thread daemon(Runnable runnable, String name) {
@@ -251,13 +273,13 @@ public final class TaskWorker<P> implements AutoCloseable {
     if (queue == null) {
       return; // a record fetched before its partition was revoked
     }
-    PendingTask<P> task = new PendingTask<>(partition, record.offset(), record.timestamp(), record.value());
+    PendingTask<P> task = new PendingTask<>(partition, record.offset(), record.timestamp(), record.key(), record.value());
     queue.addLast(task);
     inFlight++;
     try {
-      task.request = WorkerTopics.decodeTask(record.value());
-    } catch (Exception e) {
-      task.fail("deserialize", "UNDECODABLE_RECORD", "not a TaskRequest: " + e, 0);
+      task.request = requestSerde.decode(record.value());
+    } catch (MessageDecodeException e) {
+      task.fail("deserialize", e.reasonCode(), "not a TaskRequest: " + e.getMessage(), 0);
       return;
     }
     if (task.request.getTask() != settings.kind().taskType()) {
@@ -403,13 +425,12 @@ public final class TaskWorker<P> implements AutoCloseable {
   private void send(PendingTask<P> task, long producedAt) {
     PendingTask.Outcome outcome = task.outcome();
     if (task.request != null) {
-      TaskResult result = result(task, outcome, producedAt);
-      producer.send(new ProducerRecord<>(WorkerTopics.RESULTS, WorkerTopics.resultKey(result), WorkerTopics.encodeResult(result)));
+      // The request's own key: the stream app joins results to their image on it.
+      producer.send(new ProducerRecord<>(Topics.RESULTS, task.key, resultSerde.encode(result(task, outcome, producedAt))));
     }
     if (outcome.failed() && !isDropped(outcome)) {
-      DeadLetter letter = deadLetter(task, outcome, producedAt);
-      producer.send(
-          new ProducerRecord<>(WorkerTopics.DEAD_LETTERS, WorkerTopics.deadLetterKey(letter), WorkerTopics.encodeDeadLetter(letter)));
+      byte[] eventId = task.request == null ? null : task.request.getEventId().getBytes(StandardCharsets.UTF_8);
+      producer.send(new ProducerRecord<>(Topics.DLQ, eventId, deadLetterSerde.encode(deadLetter(task, outcome, producedAt))));
     }
   }
 
@@ -440,12 +461,14 @@ public final class TaskWorker<P> implements AutoCloseable {
   private DeadLetter deadLetter(PendingTask<P> task, PendingTask.Outcome outcome, long producedAt) {
     byte[] original = task.value;
     boolean keepOriginal = original != null && original.length <= settings.deadLetterOriginalMaxBytes();
+    byte[] key = task.key;
     TaskRequest request = task.request;
     return DeadLetter.newBuilder()
         .setStage(outcome.failureStage())
         .setReasonCode(outcome.reasonCode())
         .setMessage(outcome.message())
         .setOriginalBytes(keepOriginal ? ByteBuffer.wrap(original) : null)
+        .setOriginalKey(key == null || key.length > settings.deadLetterOriginalMaxBytes() ? null : ByteBuffer.wrap(key))
         .setOriginalTopic(task.partition.topic())
         .setOriginalPartition(task.partition.partition())
         .setOriginalOffset(task.offset)

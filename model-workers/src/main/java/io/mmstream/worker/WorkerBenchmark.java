@@ -3,12 +3,18 @@ package io.mmstream.worker;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.mmstream.config.KafkaSettings;
+import io.mmstream.config.Settings;
+import io.mmstream.image.ImageLimits;
 import io.mmstream.schema.CaptionTask;
 import io.mmstream.schema.InlineImage;
 import io.mmstream.schema.TagTask;
 import io.mmstream.schema.TaskRequest;
 import io.mmstream.schema.TaskResult;
 import io.mmstream.schema.VqaTask;
+import io.mmstream.serde.AvroSerde;
+import io.mmstream.serde.AvroSerdes;
+import io.mmstream.topic.Topics;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -97,6 +103,8 @@ public final class WorkerBenchmark {
   private final Options options;
   private final Consumer<String> log;
   private final List<byte[]> images = new ArrayList<>();
+  private final AvroSerde<TaskRequest> requestSerde = AvroSerdes.standard().taskRequest();
+  private final AvroSerde<TaskResult> resultSerde = AvroSerdes.standard().taskResult();
 
   public WorkerBenchmark(String bootstrapServers, TaskModelFactory factory, Options options, Consumer<String> log) {
     this.bootstrapServers = bootstrapServers;
@@ -110,20 +118,23 @@ public final class WorkerBenchmark {
   }
 
   public Report run() throws Exception {
-    WorkerTopics.trustWireClasses();
     createTopics();
     Map<String, String> values = new HashMap<>();
-    values.put("kafka.bootstrap.servers", bootstrapServers);
-    values.put("worker.kind", options.kind().id());
-    if (options.source().directory() != null) {
-      values.put("worker.model.dir", options.source().directory().toString());
+    values.put(KafkaSettings.BOOTSTRAP_SERVERS.key(), bootstrapServers);
+    values.put(WorkerSettings.KIND.key(), options.kind().id());
+    ModelSource source = options.source();
+    if (source.directory() != null) {
+      values.put(WorkerSettings.MODEL_DIR.key(), source.directory().toString());
     } else {
-      values.put("worker.model.preset", options.source().preset());
+      values.put(WorkerSettings.MODEL_PRESET.key(), source.preset());
+      if (source.tokenizerDirectory() != null) {
+        values.put(WorkerSettings.TOKENIZER_DIR.key(), source.tokenizerDirectory().toString());
+      }
     }
-    values.put("worker.id", "bench");
-    values.put("worker.batch.max.size", String.valueOf(options.batch()));
-    values.put("worker.http.port", "-1");
-    WorkerSettings settings = WorkerSettings.fromMap(values);
+    values.put(WorkerSettings.WORKER_ID.key(), "bench");
+    values.put(WorkerSettings.BATCH_MAX_SIZE.key(), String.valueOf(options.batch()));
+    values.put(WorkerSettings.HTTP_PORT.key(), "-1");
+    WorkerSettings settings = WorkerSettings.from(Settings.of(values));
     try (ResultWatcher results = new ResultWatcher();
         KafkaProducer<String, byte[]> producer =
             new KafkaProducer<>(Map.of("bootstrap.servers", bootstrapServers, "linger.ms", 2), new StringSerializer(), new ByteArraySerializer());
@@ -160,9 +171,9 @@ public final class WorkerBenchmark {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
       for (NewTopic topic :
           List.of(
-              new NewTopic(WorkerTopics.taskTopic(options.kind()), options.partitions(), (short) 1),
-              new NewTopic(WorkerTopics.RESULTS, 1, (short) 1),
-              new NewTopic(WorkerTopics.DEAD_LETTERS, 1, (short) 1))) {
+              new NewTopic(options.kind().taskTopic(), options.partitions(), (short) 1),
+              new NewTopic(Topics.RESULTS, 1, (short) 1),
+              new NewTopic(Topics.DLQ, 1, (short) 1))) {
         try {
           admin.createTopics(List.of(topic)).all().get();
         } catch (ExecutionException e) {
@@ -181,7 +192,7 @@ public final class WorkerBenchmark {
   private double measureDirect() throws InterruptedException, ExecutionException {
     FutureTask<Double> direct =
         new FutureTask<>(() -> {
-          TaskModel<?> model = factory.load(options.kind(), options.source(), Device.cpu(), false);
+          TaskModel<?> model = factory.load(options.kind(), options.source(), Device.cpu(), false, Settings.empty());
           try {
             model.warmUp(options.batch());
             return measureDirect(model);
@@ -203,7 +214,7 @@ public final class WorkerBenchmark {
   }
 
   private <P> void runDirect(TaskModel<P> model, int batches) throws TaskRejectedException {
-    InlineImageLoader loader = new InlineImageLoader(Long.MAX_VALUE, Long.MAX_VALUE);
+    ImageLoader loader = new ImageLoader(ImageLimits.defaults());
     for (int b = 0; b < batches; b++) {
       List<P> inputs = new ArrayList<>();
       for (int i = 0; i < options.batch(); i++) {
@@ -248,7 +259,7 @@ public final class WorkerBenchmark {
 
   private String send(KafkaProducer<String, byte[]> producer, String taskId) {
     TaskRequest request = request(taskId, taskId.hashCode());
-    producer.send(new ProducerRecord<>(WorkerTopics.taskTopic(options.kind()), taskId, WorkerTopics.encodeTask(request)));
+    producer.send(new ProducerRecord<>(options.kind().taskTopic(), taskId, requestSerde.encode(request)));
     return taskId;
   }
 
@@ -266,9 +277,9 @@ public final class WorkerBenchmark {
             .setEventTime(Instant.now())
             .setDeadline(Instant.now().plus(Duration.ofHours(1)));
     switch (options.kind()) {
-      case CLIP -> builder.setTag(TagTask.newBuilder().setLabels(List.of("a photo of a cat", "a photo of a dog", "a car", "a landscape")).build());
+      case CLIP -> builder.setTag(TagTask.newBuilder().setLabels(List.of("cat", "dog", "car", "landscape")).build());
       case CAPTION -> builder.setCaption(new CaptionTask(null));
-      case VQA -> builder.setVqa(VqaTask.newBuilder().setQuestions(List.of("what is in the picture?")).build());
+      case VQA, INSTRUCT -> builder.setVqa(VqaTask.newBuilder().setQuestions(List.of("what is in the picture?")).build());
     }
     return builder.build();
   }
@@ -310,7 +321,7 @@ public final class WorkerBenchmark {
               new ByteArrayDeserializer(),
               new ByteArrayDeserializer());
       List<TopicPartition> partitions = new ArrayList<>();
-      consumer.partitionsFor(WorkerTopics.RESULTS).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+      consumer.partitionsFor(Topics.RESULTS).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
       consumer.assign(partitions);
       consumer.seekToEnd(partitions);
       partitions.forEach(consumer::position);
@@ -324,15 +335,15 @@ public final class WorkerBenchmark {
         while (!stop) {
           for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(5))) {
             long now = System.nanoTime();
-            TaskResult result = WorkerTopics.decodeResult(record.value());
+            TaskResult result = resultSerde.decode(record.value());
             if (result.getFailure() != null) {
               failure = new IllegalStateException("task " + result.getTaskId() + " failed: " + result.getFailure());
             }
             arrivals.putIfAbsent(result.getTaskId(), now);
           }
         }
-      } catch (IOException e) {
-        failure = new UncheckedIOException(e);
+      } catch (RuntimeException e) {
+        failure = e;
       }
     }
 

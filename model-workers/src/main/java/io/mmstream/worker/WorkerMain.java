@@ -30,8 +30,12 @@ public final class WorkerMain implements AutoCloseable {
     this.metrics = metrics;
   }
 
-  /** Starts a worker with the model factory registered for the kind; blocks until the JVM shuts down. */
+  /**
+   * Starts a worker with the model factory registered for the kind, after logging every setting
+   * (secrets masked); blocks until the JVM shuts down.
+   */
   public static void runUntilShutdown(WorkerSettings settings) throws InterruptedException {
+    LOG.info("mmstream worker settings:\n{}", settings.source().describe(WorkerSettings.ALL));
     WorkerMain main = start(settings, TaskModelFactory.forKind(settings.kind()));
     Runtime.getRuntime().addShutdownHook(new Thread(main::close, "mmstream-worker-shutdown"));
     main.worker.awaitTermination(Duration.ofDays(365_000));
@@ -41,11 +45,7 @@ public final class WorkerMain implements AutoCloseable {
   }
 
   public static WorkerMain start(WorkerSettings settings, TaskModelFactory factory) {
-    return start(settings, factory, new InlineImageLoader(settings.imageMaxBytes(), settings.imageMaxPixels()));
-  }
-
-  public static WorkerMain start(WorkerSettings settings, TaskModelFactory factory, ImageLoader imageLoader) {
-    WorkerTopics.trustWireClasses();
+    ImageLoader imageLoader = new ImageLoader(settings.imageLimits());
     LOG.info("starting {} worker {}: model {}", settings.kind().id(), settings.workerId(), settings.modelSource());
     DeviceSelector.Selection selection = DeviceSelector.select(settings.device(), settings.fp16());
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -61,7 +61,8 @@ public final class WorkerMain implements AutoCloseable {
     List<TaskModel<?>> models = new ArrayList<>();
     try {
       for (int i = 0; i < selection.devices().size(); i++) {
-        TaskModel<?> model = factory.load(settings.kind(), settings.modelSource(), selection.devices().get(i), selection.fp16());
+        TaskModel<?> model = factory.load(
+            settings.kind(), settings.modelSource(), selection.devices().get(i), selection.fp16(), settings.source());
         models.add(model);
         long start = System.nanoTime();
         model.warmUp(settings.batchMaxSize());
@@ -80,7 +81,7 @@ public final class WorkerMain implements AutoCloseable {
           String.join(",", selection.names()),
           selection.fp16() ? " (float16)" : "",
           settings.describeBatching(),
-          WorkerTopics.taskTopic(settings.kind()),
+          settings.kind().taskTopic(),
           settings.groupId(),
           settings.transactionalId(),
           health == null ? "off" : ":" + health.port());

@@ -1,37 +1,38 @@
 package io.mmstream.worker;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.io.UncheckedIOException;
+import io.mmstream.config.KafkaSettings;
+import io.mmstream.config.Setting;
+import io.mmstream.config.Settings;
+import io.mmstream.config.SettingsException;
+import io.mmstream.image.ImageLimits;
+import io.mmstream.image.ImageSettings;
+import io.mmstream.serde.SchemaSettings;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Properties;
-import java.util.TreeMap;
+import java.util.Set;
 
 /**
- * Everything a worker process is configured with. Built from string keys; the same keys come from a
- * properties file, from environment variables ({@code worker.batch.max.size} is {@code
- * MMSTREAM_WORKER_BATCH_MAX_SIZE}) and from command-line overrides, later sources winning. Keys
- * starting with {@code kafka.} go to the Kafka clients with the prefix removed. Every key is listed
- * in {@link #KEYS} and in the README.
+ * Everything a worker process is configured with: the {@link Setting} declarations (read through
+ * {@link Settings}: properties file, MMSTREAM_* environment, {@code *_FILE} secrets) and the typed
+ * values one worker runs with. Kafka connection and security come from {@link KafkaSettings}, image
+ * limits from {@link ImageSettings}, both shared with the stream application.
  */
 public record WorkerSettings(
+    Settings source,
     ModelKind kind,
     ModelSource modelSource,
     String workerId,
     String groupId,
     String transactionalIdPrefix,
     Duration transactionTimeout,
+    Duration sessionTimeout,
     Duration commitInterval,
     Duration pollTimeout,
     int maxPollRecords,
@@ -47,10 +48,7 @@ public record WorkerSettings(
     int httpPort,
     Duration progressInterval,
     Duration shutdownTimeout,
-    long imageMaxBytes,
-    long imageMaxPixels,
-    int deadLetterOriginalMaxBytes,
-    Map<String, String> kafka) {
+    int deadLetterOriginalMaxBytes) {
 
   /** What happens to a task whose deadline passed before it ran. */
   public enum DeadlinePolicy {
@@ -66,156 +64,172 @@ public record WorkerSettings(
     AUTO
   }
 
-  /** Every recognised key with its default ("" = none) and meaning, in README order. */
-  public static final Map<String, String[]> KEYS = keys();
+  public static final Setting<String> KIND = Setting.string("mmstream.worker.kind", null,
+      "clip | caption | vqa | instruct (required): which model, and which task topic it consumes");
+  public static final Setting<String> MODEL_DIR = Setting.string("mmstream.worker.model-dir", "",
+      "Model checkpoint directory (this or mmstream.worker.model-preset)");
+  public static final Setting<String> MODEL_PRESET = Setting.string("mmstream.worker.model-preset", "",
+      "Named preset with random weights, for benchmarks (needs mmstream.worker.tokenizer-dir)");
+  public static final Setting<String> TOKENIZER_DIR = Setting.string("mmstream.worker.tokenizer-dir", "",
+      "Tokenizer files for a preset (e.g. fixtures/clip/tokenizer); a model directory has its own");
+  public static final Setting<String> WORKER_ID = Setting.string("mmstream.worker.id", "",
+      "Worker name in results; empty: <host>-<pid>. A stable id lets a restarted worker fence its predecessor at once");
+  public static final Setting<String> GROUP_ID = Setting.string("mmstream.worker.group-id", "",
+      "Consumer group; empty: mmstream-worker-<kind>");
+  public static final Setting<String> TRANSACTIONAL_ID_PREFIX = Setting.string(
+      "mmstream.worker.transactional-id-prefix", "", "transactional.id = prefix-workerId; empty: mmstream-worker-<kind>");
+  public static final Setting<Long> TRANSACTION_TIMEOUT_MS = Setting.longValue("mmstream.worker.transaction-timeout-ms",
+      30_000, "Transaction timeout: how long a crashed worker's open transaction can block read_committed readers");
+  public static final Setting<Long> SESSION_TIMEOUT_MS = Setting.longValue("mmstream.worker.session-timeout-ms",
+      45_000, "Consumer session timeout: how long a crashed worker keeps its partitions before a rebalance");
+  public static final Setting<Long> COMMIT_INTERVAL_MS = Setting.longValue("mmstream.worker.commit-interval-ms", 100,
+      "How often completed results and offsets are committed");
+  public static final Setting<Long> POLL_TIMEOUT_MS = Setting.longValue("mmstream.worker.poll-timeout-ms", 20,
+      "Longest consumer poll; bounds how late a completion is noticed");
+  public static final Setting<Integer> MAX_POLL_RECORDS = Setting.integer("mmstream.worker.max-poll-records", 100,
+      "Records per poll; in-flight never exceeds max-in-flight + this");
+  public static final Setting<Integer> BATCH_MAX_SIZE = Setting.integer("mmstream.worker.batch.max-size", 8,
+      "Largest batch sent to the model");
+  public static final Setting<Long> BATCH_MAX_DELAY_MS = Setting.longValue("mmstream.worker.batch.max-delay-ms", 20,
+      "Longest an item waits for a batch to fill");
+  public static final Setting<List<String>> BATCH_PREFERRED_SIZES = Setting.list(
+      "mmstream.worker.batch.preferred-sizes", List.of(), "Comma-separated sizes a batch is cut to when the delay expires");
+  public static final Setting<Integer> MAX_IN_FLIGHT = Setting.integer("mmstream.worker.max-in-flight", 256,
+      "Admitted but uncommitted tasks at which partitions are paused");
+  public static final Setting<Integer> RESUME_THRESHOLD = Setting.integer("mmstream.worker.resume-threshold", -1,
+      "In-flight count at which paused partitions resume; -1: max-in-flight / 2");
+  public static final Setting<Integer> DECODE_THREADS = Setting.integer("mmstream.worker.decode-threads", 0,
+      "Threads that fetch, decode and preprocess; 0: the number of cores");
+  public static final Setting<String> DEADLINE_POLICY = Setting.string("mmstream.worker.deadline-policy", "dlq",
+      "dlq | drop: what a task past its deadline becomes");
+  public static final Setting<String> DEVICE = Setting.string("mmstream.worker.device", "cpu",
+      "cpu | gpu | auto (every GPU DJL finds, one executor each)");
+  public static final Setting<Boolean> FP16 = Setting.bool("mmstream.worker.fp16", false,
+      "Run the model in float16 (GPU only)");
+  public static final Setting<Integer> HTTP_PORT = Setting.integer("mmstream.http.port", 8080,
+      "Port of /metrics and /health/*; 0: any free port, -1: off");
+  public static final Setting<Long> PROGRESS_INTERVAL_MS = Setting.longValue("mmstream.worker.progress-interval-ms",
+      10_000, "Period of the one-line progress log");
+  public static final Setting<Long> SHUTDOWN_TIMEOUT_MS = Setting.longValue("mmstream.worker.shutdown-timeout-ms",
+      30_000, "How long shutdown waits for in-flight tasks before dropping them uncommitted");
+  public static final Setting<Integer> DLQ_ORIGINAL_MAX_BYTES = Setting.integer(
+      "mmstream.worker.dlq-original-max-bytes", 262_144, "Largest original record copied into a DeadLetter");
 
-  private static Map<String, String[]> keys() {
-    Map<String, String[]> k = new LinkedHashMap<>();
-    k.put("kafka.bootstrap.servers", new String[] {"localhost:9092", "Kafka brokers; any other kafka.* key is passed to the clients"});
-    k.put("worker.kind", new String[] {"", "clip | caption | vqa (required): which task topic and model"});
-    k.put("worker.model.dir", new String[] {"", "model checkpoint directory (this or worker.model.preset)"});
-    k.put("worker.model.preset", new String[] {"", "named preset with random weights, for benchmarks"});
-    k.put("worker.id", new String[] {"<host>-<pid>", "worker name in results; a stable id lets a restarted worker fence its predecessor at once"});
-    k.put("worker.group.id", new String[] {"mmstream-worker-<kind>", "consumer group"});
-    k.put("worker.transactional.id.prefix", new String[] {"mmstream-worker-<kind>", "transactional.id = prefix-workerId"});
-    k.put("worker.transaction.timeout.ms", new String[] {"30000", "transaction timeout: how long a crashed worker's open transaction can block read_committed readers"});
-    k.put("worker.commit.interval.ms", new String[] {"100", "how often completed results and offsets are committed"});
-    k.put("worker.poll.timeout.ms", new String[] {"20", "longest consumer poll; bounds how late a completion is noticed"});
-    k.put("worker.max.poll.records", new String[] {"100", "records per poll; in-flight never exceeds max.in.flight + this"});
-    k.put("worker.batch.max.size", new String[] {"8", "largest batch sent to the model"});
-    k.put("worker.batch.max.delay.ms", new String[] {"20", "longest an item waits for a batch to fill"});
-    k.put("worker.batch.preferred.sizes", new String[] {"", "comma-separated sizes a batch is cut to when the delay expires"});
-    k.put("worker.max.in.flight", new String[] {"256", "admitted but uncommitted tasks at which partitions are paused"});
-    k.put("worker.resume.threshold", new String[] {"<max.in.flight / 2>", "in-flight count at which paused partitions resume"});
-    k.put("worker.decode.threads", new String[] {"<cores>", "threads that fetch, decode and preprocess"});
-    k.put("worker.deadline.policy", new String[] {"dlq", "dlq | drop: what a task past its deadline becomes"});
-    k.put("worker.device", new String[] {"cpu", "cpu | gpu | auto (every GPU DJL finds, one executor each)"});
-    k.put("worker.fp16", new String[] {"false", "run the model in float16 (GPU only)"});
-    k.put("worker.http.port", new String[] {"8080", "port of /metrics and /health/*; 0 = any free port, -1 = off"});
-    k.put("worker.progress.interval.ms", new String[] {"10000", "period of the one-line progress log"});
-    k.put("worker.shutdown.timeout.ms", new String[] {"30000", "how long shutdown waits for in-flight tasks before dropping them uncommitted"});
-    k.put("worker.image.max.bytes", new String[] {"20971520", "largest encoded image accepted"});
-    k.put("worker.image.max.pixels", new String[] {"40000000", "largest width x height decoded (pixel-bomb guard)"});
-    k.put("worker.dlq.original.max.bytes", new String[] {"262144", "largest original record copied into a DeadLetter"});
-    return java.util.Collections.unmodifiableMap(k);
-  }
+  /** Every setting a worker reads, for the startup dump, the README table and the typo check. */
+  public static final List<Setting<?>> ALL = Setting.declaredIn(KafkaSettings.class, SchemaSettings.class,
+      ImageSettings.class, WorkerSettings.class, ModelSettings.class);
 
   public WorkerSettings {
-    require(batchMaxSize >= 1, "worker.batch.max.size must be >= 1");
-    require(maxInFlight >= batchMaxSize, "worker.max.in.flight must be >= worker.batch.max.size");
-    require(resumeThreshold >= 0 && resumeThreshold < maxInFlight, "worker.resume.threshold must be in [0, max.in.flight)");
-    require(decodeThreads >= 1, "worker.decode.threads must be >= 1");
-    require(maxPollRecords >= 1, "worker.max.poll.records must be >= 1");
+    require(batchMaxSize >= 1, BATCH_MAX_SIZE.key() + " must be >= 1");
+    require(maxInFlight >= batchMaxSize, MAX_IN_FLIGHT.key() + " must be >= " + BATCH_MAX_SIZE.key());
+    require(resumeThreshold >= 0 && resumeThreshold < maxInFlight,
+        RESUME_THRESHOLD.key() + " must be in [0, " + MAX_IN_FLIGHT.key() + ")");
+    require(decodeThreads >= 1, DECODE_THREADS.key() + " must be >= 1");
+    require(maxPollRecords >= 1, MAX_POLL_RECORDS.key() + " must be >= 1");
     for (int size : preferredBatchSizes) {
-      require(size >= 1 && size <= batchMaxSize, "preferred batch sizes must be in [1, batch.max.size]");
+      require(size >= 1 && size <= batchMaxSize, "preferred batch sizes must be in [1, " + BATCH_MAX_SIZE.key() + "]");
     }
     preferredBatchSizes = List.copyOf(preferredBatchSizes);
-    kafka = Map.copyOf(kafka);
   }
 
   public String transactionalId() {
     return transactionalIdPrefix + "-" + workerId;
   }
 
-  /** Settings from a map of keys (unknown worker.* keys are an error: a typo must not pass silently). */
-  public static WorkerSettings fromMap(Map<String, String> values) {
-    for (String key : values.keySet()) {
-      if (!key.startsWith("kafka.") && !KEYS.containsKey(key)) {
-        throw new IllegalArgumentException("unknown setting " + key);
-      }
-    }
-    Lookup v = new Lookup(values);
-    ModelKind kind = ModelKind.parse(v.required("worker.kind"));
-    String dir = v.get("worker.model.dir", "");
-    String preset = v.get("worker.model.preset", "");
-    if (dir.isEmpty() == preset.isEmpty()) {
-      throw new IllegalArgumentException("set exactly one of worker.model.dir and worker.model.preset");
-    }
-    ModelSource source = dir.isEmpty() ? ModelSource.preset(preset) : ModelSource.directory(Path.of(dir));
-    int maxInFlight = v.integer("worker.max.in.flight", 256);
-    Map<String, String> kafka = new TreeMap<>();
-    kafka.put("bootstrap.servers", "localhost:9092");
-    values.forEach((key, value) -> {
-      if (key.startsWith("kafka.")) {
-        kafka.put(key.substring("kafka.".length()), value);
-      }
-    });
-    return new WorkerSettings(
-        kind,
-        source,
-        v.get("worker.id", defaultWorkerId()),
-        v.get("worker.group.id", "mmstream-worker-" + kind.id()),
-        v.get("worker.transactional.id.prefix", "mmstream-worker-" + kind.id()),
-        v.millis("worker.transaction.timeout.ms", 30_000),
-        v.millis("worker.commit.interval.ms", 100),
-        v.millis("worker.poll.timeout.ms", 20),
-        v.integer("worker.max.poll.records", 100),
-        v.integer("worker.batch.max.size", 8),
-        v.millis("worker.batch.max.delay.ms", 20),
-        v.integers("worker.batch.preferred.sizes"),
-        maxInFlight,
-        v.integer("worker.resume.threshold", maxInFlight / 2),
-        v.integer("worker.decode.threads", Runtime.getRuntime().availableProcessors()),
-        DeadlinePolicy.valueOf(v.get("worker.deadline.policy", "dlq").toUpperCase(Locale.ROOT)),
-        DeviceChoice.valueOf(v.get("worker.device", "cpu").toUpperCase(Locale.ROOT)),
-        Boolean.parseBoolean(v.get("worker.fp16", "false")),
-        v.integer("worker.http.port", 8080),
-        v.millis("worker.progress.interval.ms", 10_000),
-        v.millis("worker.shutdown.timeout.ms", 30_000),
-        v.longValue("worker.image.max.bytes", 20L << 20),
-        v.longValue("worker.image.max.pixels", 40_000_000L),
-        v.integer("worker.dlq.original.max.bytes", 262_144),
-        kafka);
+  public ImageLimits imageLimits() {
+    return ImageLimits.from(source);
   }
 
   /**
-   * Merges the sources in increasing precedence: the properties file (if any), the environment, then
-   * explicit overrides (command-line options).
+   * The worker's settings from {@code source}. An unknown {@code mmstream.worker.*} key is an error:
+   * a typo must not pass silently.
    */
-  public static WorkerSettings load(Path propertiesFile, Map<String, String> environment, Map<String, String> overrides) {
-    Map<String, String> merged = new LinkedHashMap<>();
-    if (propertiesFile != null) {
-      merged.putAll(readProperties(propertiesFile));
+  public static WorkerSettings from(Settings source) {
+    rejectUnknownWorkerKeys(source);
+    String kindText = source.get(KIND);
+    if (kindText == null || kindText.isBlank()) {
+      throw new SettingsException("missing setting " + KIND.key() + " (env " + KIND.envName() + ")");
     }
-    merged.putAll(fromEnvironment(environment));
-    merged.putAll(overrides);
-    return fromMap(merged);
+    ModelKind kind = ModelKind.parse(kindText);
+    String dir = source.get(MODEL_DIR).trim();
+    String preset = source.get(MODEL_PRESET).trim();
+    if (dir.isEmpty() == preset.isEmpty()) {
+      throw new SettingsException("set exactly one of " + MODEL_DIR.key() + " and " + MODEL_PRESET.key());
+    }
+    String tokenizerDir = source.get(TOKENIZER_DIR).trim();
+    ModelSource model = dir.isEmpty()
+        ? ModelSource.preset(preset, tokenizerDir.isEmpty() ? null : Path.of(tokenizerDir))
+        : ModelSource.directory(Path.of(dir));
+    int maxInFlight = source.get(MAX_IN_FLIGHT);
+    int resumeThreshold = source.get(RESUME_THRESHOLD);
+    int decodeThreads = source.get(DECODE_THREADS);
+    List<Integer> preferred = new ArrayList<>();
+    for (String size : source.get(BATCH_PREFERRED_SIZES)) {
+      try {
+        preferred.add(Integer.parseInt(size));
+      } catch (NumberFormatException e) {
+        throw new SettingsException(BATCH_PREFERRED_SIZES.key() + " must list numbers, got '" + size + "'", e);
+      }
+    }
+    try {
+      return new WorkerSettings(
+          source,
+          kind,
+          model,
+          orElse(source.get(WORKER_ID), defaultWorkerId()),
+          orElse(source.get(GROUP_ID), "mmstream-worker-" + kind.id()),
+          orElse(source.get(TRANSACTIONAL_ID_PREFIX), "mmstream-worker-" + kind.id()),
+          Duration.ofMillis(source.get(TRANSACTION_TIMEOUT_MS)),
+          Duration.ofMillis(source.get(SESSION_TIMEOUT_MS)),
+          Duration.ofMillis(source.get(COMMIT_INTERVAL_MS)),
+          Duration.ofMillis(source.get(POLL_TIMEOUT_MS)),
+          source.get(MAX_POLL_RECORDS),
+          source.get(BATCH_MAX_SIZE),
+          Duration.ofMillis(source.get(BATCH_MAX_DELAY_MS)),
+          preferred,
+          maxInFlight,
+          resumeThreshold < 0 ? maxInFlight / 2 : resumeThreshold,
+          decodeThreads <= 0 ? Runtime.getRuntime().availableProcessors() : decodeThreads,
+          choice(DeadlinePolicy.class, DEADLINE_POLICY, source),
+          choice(DeviceChoice.class, DEVICE, source),
+          source.get(FP16),
+          source.get(HTTP_PORT),
+          Duration.ofMillis(source.get(PROGRESS_INTERVAL_MS)),
+          Duration.ofMillis(source.get(SHUTDOWN_TIMEOUT_MS)),
+          source.get(DLQ_ORIGINAL_MAX_BYTES));
+    } catch (IllegalArgumentException e) {
+      throw new SettingsException(e.getMessage(), e);
+    }
   }
 
   /** The environment variable that carries {@code key}. */
   public static String environmentVariable(String key) {
-    return "MMSTREAM_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
+    return Settings.envName(key);
   }
 
-  static Map<String, String> fromEnvironment(Map<String, String> environment) {
-    Map<String, String> out = new LinkedHashMap<>();
-    for (String key : KEYS.keySet()) {
-      String value = environment.get(environmentVariable(key));
-      if (value != null) {
-        out.put(key, value);
+  private static void rejectUnknownWorkerKeys(Settings source) {
+    Set<String> known = new HashSet<>();
+    ALL.forEach(s -> known.add(s.envName()));
+    for (String prefix : List.of("mmstream.worker.", "worker.")) {
+      for (String key : source.withPrefix(prefix).keySet()) {
+        if (!known.contains(Settings.envName(key))) {
+          throw new SettingsException("unknown setting " + key + " (env " + Settings.envName(key) + ")");
+        }
       }
     }
-    // Kafka client keys are open-ended: MMSTREAM_KAFKA_SASL_MECHANISM -> kafka.sasl.mechanism.
-    environment.forEach((name, value) -> {
-      if (name.startsWith("MMSTREAM_KAFKA_")) {
-        out.put("kafka." + name.substring("MMSTREAM_KAFKA_".length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
-      }
-    });
-    return out;
   }
 
-  private static Map<String, String> readProperties(Path file) {
-    Properties properties = new Properties();
-    try (Reader reader = Files.newBufferedReader(file)) {
-      properties.load(reader);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read settings file " + file, e);
+  private static <E extends Enum<E>> E choice(Class<E> type, Setting<String> setting, Settings source) {
+    String value = source.get(setting).trim();
+    try {
+      return Enum.valueOf(type, value.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new SettingsException(setting.key() + ": '" + value + "' is not one of " + setting.doc().split(":")[0], e);
     }
-    Map<String, String> out = new LinkedHashMap<>();
-    for (String name : properties.stringPropertyNames()) {
-      out.put(name, properties.getProperty(name).trim());
-    }
-    return out;
+  }
+
+  private static String orElse(String value, String fallback) {
+    return value == null || value.isBlank() ? fallback : value.trim();
   }
 
   private static String defaultWorkerId() {
@@ -234,53 +248,12 @@ public record WorkerSettings(
     }
   }
 
-  private record Lookup(Map<String, String> values) {
-    String get(String key, String fallback) {
-      String value = values.get(key);
-      return value == null || value.isBlank() ? fallback : value.trim();
-    }
-
-    String required(String key) {
-      String value = get(key, "");
-      if (value.isEmpty()) {
-        throw new IllegalArgumentException("missing setting " + key + " (env " + environmentVariable(key) + ")");
-      }
-      return value;
-    }
-
-    int integer(String key, int fallback) {
-      return (int) longValue(key, fallback);
-    }
-
-    long longValue(String key, long fallback) {
-      String value = get(key, "");
-      try {
-        return value.isEmpty() ? fallback : Long.parseLong(value);
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException(key + " must be a number, got '" + value + "'");
-      }
-    }
-
-    Duration millis(String key, long fallback) {
-      return Duration.ofMillis(longValue(key, fallback));
-    }
-
-    List<Integer> integers(String key) {
-      List<Integer> out = new ArrayList<>();
-      for (String part : get(key, "").split(",")) {
-        if (!part.isBlank()) {
-          out.add(Integer.parseInt(part.trim()));
-        }
-      }
-      return out;
-    }
-  }
-
   /** One line for the start-up log. */
   public String describeBatching() {
     return "batch max " + batchMaxSize + ", max delay " + batchMaxDelay.toMillis() + " ms"
-        + (preferredBatchSizes.isEmpty() ? "" : ", preferred " + Arrays.toString(preferredBatchSizes.toArray()))
+        + (preferredBatchSizes.isEmpty() ? "" : ", preferred " + preferredBatchSizes)
         + ", max in-flight " + maxInFlight + " (resume at " + resumeThreshold + "), decode threads " + decodeThreads
-        + ", commit every " + commitInterval.toMillis() + " ms, deadline policy " + deadlinePolicy.name().toLowerCase(Locale.ROOT);
+        + ", commit every " + commitInterval.toMillis() + " ms, deadline policy "
+        + deadlinePolicy.name().toLowerCase(Locale.ROOT);
   }
 }

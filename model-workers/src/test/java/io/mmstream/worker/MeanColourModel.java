@@ -20,7 +20,9 @@ import java.util.concurrent.CountDownLatch;
  *
  * <p>A tag label "explode" makes any batch holding that item throw, like an input that crashes a
  * real model; {@code batchDelay} makes the model slow; {@code warmUpGate} holds warm-up until
- * released. The CLIP and BLIP models replace this fixture in the worker tests at integration.
+ * released. The worker tests that need a deliberately failing, slow or gated model use it (poison
+ * isolation, backpressure, readiness, the crash test's 1,200 tasks); the real models have their own
+ * broker tests ({@link RealModelWorkerTest}).
  */
 final class MeanColourModel implements TaskModel<MeanColourModel.Input> {
   static final int SIDE = 8;
@@ -81,7 +83,7 @@ final class MeanColourModel implements TaskModel<MeanColourModel.Input> {
     }
     List<TaskOutputs> outputs = new ArrayList<>(batch.size());
     for (int i = 0; i < batch.size(); i++) {
-      outputs.add(TaskOutputs.newBuilder().setEmbedding(List.of(means[3 * i], means[3 * i + 1], means[3 * i + 2])).build());
+      outputs.add(new TaskOutputs(List.of(), List.of(means[3 * i], means[3 * i + 1], means[3 * i + 2]), null, List.of()));
     }
     return outputs;
   }

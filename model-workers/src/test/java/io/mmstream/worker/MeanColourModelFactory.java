@@ -1,6 +1,7 @@
 package io.mmstream.worker;
 
 import ai.djl.Device;
+import io.mmstream.config.Settings;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -25,7 +26,7 @@ final class MeanColourModelFactory implements TaskModelFactory {
   }
 
   @Override
-  public TaskModel<?> load(ModelKind kind, ModelSource source, Device device, boolean fp16) {
+  public TaskModel<?> load(ModelKind kind, ModelSource source, Device device, boolean fp16, Settings settings) {
     return new MeanColourModel(device, batchDelay, warmUpGate);
   }
 }

@@ -1,13 +1,15 @@
 package io.mmstream.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
-import io.micrometer.core.instrument.DistributionSummary;
+import com.sun.net.httpserver.HttpServer;
+import io.mmstream.image.ImageSettings;
 import io.mmstream.kafka.embedded.EmbeddedKafkaBroker;
 import io.mmstream.schema.DeadLetter;
 import io.mmstream.schema.TaskRequest;
 import io.mmstream.schema.TaskResult;
+import io.mmstream.serde.MessageDecodeException;
+import io.mmstream.topic.Topics;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -28,9 +31,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The worker against a real broker, with the {@link MeanColourModel} fixture (the CLIP and BLIP
- * model tests of the same runtime come with the integration). Each test gets its own broker because
- * the worker's topic names are fixed.
+ * The worker runtime against a real broker, with the {@link MeanColourModel} fixture where a test
+ * needs a model that fails on a marked item, is slow, or holds its warm-up ({@link
+ * RealModelWorkerTest} runs the real models). Each test gets its own broker because the worker's
+ * topic names are fixed.
  */
 class TaskWorkerKafkaTest {
   private EmbeddedKafkaBroker broker;
@@ -47,61 +51,33 @@ class TaskWorkerKafkaTest {
   }
 
   @Test
-  void resultsEqualDirectModelCallsAndBatchesFormUnderLoad() throws Exception {
-    List<TaskRequest> tasks = new ArrayList<>();
-    for (int i = 0; i < 240; i++) {
-      tasks.add(WorkerTestKit.task("t" + i, WorkerTestKit.png(i, 24 + i % 17, 20 + i % 13)));
-    }
-    WorkerTestKit.produce(broker, tasks);
-    WorkerSettings settings = WorkerTestKit.settings(broker, Map.of("worker.batch.max.size", "8", "worker.batch.max.delay.ms", "20"));
-
-    List<TaskResult> results;
-    DistributionSummary batchSizes;
-    try (WorkerMain worker = WorkerMain.start(settings, new MeanColourModelFactory())) {
-      results = WorkerTestKit.awaitResults(broker, r -> r.size() >= tasks.size());
-      batchSizes = worker.metrics().registry().find("mmstream.worker.batch.size").tag("device", "cpu").summary();
-    }
-
-    Map<String, TaskResult> byTask = results.stream().collect(Collectors.toMap(TaskResult::getTaskId, Function.identity()));
-    assertThat(byTask).hasSize(tasks.size());
-    MeanColourModel direct = new MeanColourModel();
-    InlineImageLoader loader = new InlineImageLoader(settings.imageMaxBytes(), settings.imageMaxPixels());
-    for (TaskRequest task : tasks) {
-      TaskResult result = byTask.get(task.getTaskId());
-      assertThat(result.getFailure()).isNull();
-      assertThat(result.getEventId()).isEqualTo(task.getEventId());
-      assertThat(result.getModel().getName()).isEqualTo("fixture-mean-colour");
-      List<Float> expected = WorkerTestKit.directEmbedding(direct, loader, task);
-      List<Float> actual = result.getOutputs().getEmbedding();
-      assertThat(actual).hasSize(3);
-      for (int c = 0; c < 3; c++) {
-        assertThat(actual.get(c)).isCloseTo(expected.get(c), within(1e-6f));
-      }
-    }
-    direct.close();
-
-    assertThat(batchSizes.count()).isLessThan(tasks.size());
-    assertThat(batchSizes.max()).isGreaterThan(1);
-    assertThat(results.stream().mapToInt(TaskResult::getBatchSize).max().orElse(0)).isGreaterThan(1);
-  }
-
-  @Test
   void poisonTasksGoToTheDeadLetterTopicWhileTheirBatchMatesSucceed() throws Exception {
     Instant later = Instant.now().plus(Duration.ofHours(1));
     List<TaskRequest> good = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       good.add(WorkerTestKit.task("good-" + i, WorkerTestKit.png(100 + i, 32, 32)));
     }
+    HttpServer imageServer = PoisonImages.serve(WorkerTestKit.png(200, 32, 32));
+    good.add(ImageLoaderTest.uriTask(PoisonImages.uri(imageServer)));
+    good.get(good.size() - 1).setTaskId("good-fetched");
+    good.get(good.size() - 1).setContentHash("hash-good-fetched");
     Map<String, String> expectedReasons = new HashMap<>();
+    Map<String, String> expectedStages = new HashMap<>();
     List<TaskRequest> poison = new ArrayList<>();
-    poison.add(WorkerTestKit.task("corrupt", InlineImageLoaderTest.corrupt()));
+    poison.add(WorkerTestKit.task("corrupt", PoisonImages.corrupt()));
     expectedReasons.put("corrupt", "CORRUPT_IMAGE");
-    poison.add(WorkerTestKit.task("truncated", InlineImageLoaderTest.truncated()));
+    poison.add(WorkerTestKit.task("truncated", PoisonImages.truncated()));
     expectedReasons.put("truncated", "CORRUPT_IMAGE");
-    poison.add(WorkerTestKit.task("oversized", InlineImageLoaderTest.oversized()));
-    expectedReasons.put("oversized", "IMAGE_TOO_LARGE");
-    poison.add(WorkerTestKit.task("pixel-bomb", InlineImageLoaderTest.pixelBomb()));
-    expectedReasons.put("pixel-bomb", "PIXEL_LIMIT_EXCEEDED");
+    poison.add(WorkerTestKit.task("oversized", PoisonImages.oversized()));
+    expectedReasons.put("oversized", "TOO_LARGE");
+    poison.add(WorkerTestKit.task("pixel-bomb", PoisonImages.pixelBomb()));
+    expectedReasons.put("pixel-bomb", "TOO_MANY_PIXELS");
+    poison.add(uriTask("unreachable", PoisonImages.unreachableUri()));
+    expectedReasons.put("unreachable", "FETCH_FAILED");
+    expectedStages.put("unreachable", "fetch");
+    poison.add(uriTask("private-address", PoisonImages.PRIVATE_URI));
+    expectedReasons.put("private-address", "FORBIDDEN_ADDRESS");
+    expectedStages.put("private-address", "fetch");
     poison.add(WorkerTestKit.task("model-crash", WorkerTestKit.png(9, 32, 32), List.of("explode"), later));
     expectedReasons.put("model-crash", "MODEL_ERROR");
     poison.add(WorkerTestKit.task("expired", WorkerTestKit.png(10, 32, 32), List.of("cat"), Instant.now().minusSeconds(5)));
@@ -109,10 +85,10 @@ class TaskWorkerKafkaTest {
 
     List<TaskRequest> all = new ArrayList<>(good);
     all.addAll(3, poison);
-    List<byte[]> values = new ArrayList<>();
-    all.forEach(t -> values.add(WorkerTopics.encodeTask(t)));
-    values.add("not avro".getBytes());
-    WorkerTestKit.produceRaw(broker, values);
+    Map<String, byte[]> records = new LinkedHashMap<>();
+    all.forEach(t -> records.put(WorkerTestKit.key(t), WorkerTestKit.encode(t)));
+    records.put("junk", "not avro".getBytes());
+    WorkerTestKit.produceRaw(broker, ModelKind.CLIP, records);
 
     // One partition's worth of tasks within one long batching window: the good tasks and the model
     // crasher share a batch, so the crasher must be split out.
@@ -120,9 +96,10 @@ class TaskWorkerKafkaTest {
         WorkerTestKit.settings(
             broker,
             Map.of(
-                "worker.batch.max.size", "16",
-                "worker.batch.max.delay.ms", "500",
-                "worker.image.max.bytes", String.valueOf(64 * 1024)));
+                WorkerSettings.BATCH_MAX_SIZE.key(), "16",
+                WorkerSettings.BATCH_MAX_DELAY_MS.key(), "500",
+                ImageSettings.MAX_INLINE_BYTES.key(), String.valueOf(64 * 1024),
+                ImageSettings.FETCH_ALLOWED_CIDRS.key(), PoisonImages.LOOPBACK_CIDR));
     List<TaskResult> results;
     double splits;
     try (WorkerMain worker = WorkerMain.start(settings, new MeanColourModelFactory())) {
@@ -133,11 +110,17 @@ class TaskWorkerKafkaTest {
           .isEqualTo(2);
     }
 
+    imageServer.stop(0);
     Map<String, TaskResult> byTask = results.stream().collect(Collectors.toMap(TaskResult::getTaskId, Function.identity()));
     assertThat(byTask).hasSize(all.size());
     for (TaskRequest task : good) {
       assertThat(byTask.get(task.getTaskId()).getFailure()).as(task.getTaskId()).isNull();
       assertThat(byTask.get(task.getTaskId()).getOutputs().getEmbedding()).hasSize(3);
+    }
+    // Every result, failed or not, carries its request's key.
+    Map<String, List<TaskResult>> byKey = WorkerTestKit.committedResultsByKey(broker);
+    for (TaskRequest task : all) {
+      assertThat(byKey.get(WorkerTestKit.key(task))).extracting(TaskResult::getTaskId).containsExactly(task.getTaskId());
     }
     expectedReasons.forEach((taskId, reason) -> assertThat(byTask.get(taskId).getFailure().getReasonCode()).as(taskId).isEqualTo(reason));
 
@@ -145,16 +128,21 @@ class TaskWorkerKafkaTest {
     Map<String, String> reasonByTask = new HashMap<>();
     String undecodableReason = null;
     for (DeadLetter letter : letters) {
-      assertThat(letter.getOriginalTopic()).isEqualTo(WorkerTopics.taskTopic(ModelKind.CLIP));
+      assertThat(letter.getOriginalTopic()).isEqualTo(Topics.TASKS_TAG);
       if (letter.getTaskId() == null) {
         undecodableReason = letter.getReasonCode();
         assertThat(new String(letter.getOriginalBytes().array())).isEqualTo("not avro");
+        assertThat(new String(letter.getOriginalKey().array())).isEqualTo("junk");
       } else {
         reasonByTask.put(letter.getTaskId(), letter.getReasonCode());
+        String stage = expectedStages.get(letter.getTaskId());
+        if (stage != null) {
+          assertThat(letter.getStage()).as(letter.getTaskId()).isEqualTo(stage);
+        }
       }
     }
     assertThat(reasonByTask).isEqualTo(expectedReasons);
-    assertThat(undecodableReason).isEqualTo("UNDECODABLE_RECORD");
+    assertThat(undecodableReason).isEqualTo(MessageDecodeException.BAD_HEADER);
     assertThat(splits).isGreaterThan(0);
   }
 
@@ -171,11 +159,11 @@ class TaskWorkerKafkaTest {
         WorkerTestKit.settings(
             broker,
             Map.of(
-                "worker.max.in.flight", String.valueOf(maxInFlight),
-                "worker.resume.threshold", "4",
-                "worker.max.poll.records", String.valueOf(maxPollRecords),
-                "worker.batch.max.size", "4",
-                "worker.batch.max.delay.ms", "5"));
+                WorkerSettings.MAX_IN_FLIGHT.key(), String.valueOf(maxInFlight),
+                WorkerSettings.RESUME_THRESHOLD.key(), "4",
+                WorkerSettings.MAX_POLL_RECORDS.key(), String.valueOf(maxPollRecords),
+                WorkerSettings.BATCH_MAX_SIZE.key(), "4",
+                WorkerSettings.BATCH_MAX_DELAY_MS.key(), "5"));
     List<Double> inFlightSamples = new ArrayList<>();
     List<Double> pausedSamples = new ArrayList<>();
     double pauses;
@@ -210,7 +198,7 @@ class TaskWorkerKafkaTest {
       port = socket.getLocalPort();
     }
     CountDownLatch warmUpGate = new CountDownLatch(1);
-    WorkerSettings settings = WorkerTestKit.settings(broker, Map.of("worker.http.port", String.valueOf(port)));
+    WorkerSettings settings = WorkerTestKit.settings(broker, Map.of(WorkerSettings.HTTP_PORT.key(), String.valueOf(port)));
     CompletableFuture<WorkerMain> starting =
         CompletableFuture.supplyAsync(() -> WorkerMain.start(settings, new MeanColourModelFactory(Duration.ZERO, warmUpGate)));
     HttpClient http = HttpClient.newHttpClient();
@@ -235,6 +223,13 @@ class TaskWorkerKafkaTest {
           .contains("mmstream_worker_items_per_second")
           .contains("mmstream_worker_ready{device=\"cpu\",kind=\"clip\",model=\"fixture-mean-colour\"} 1.0");
     }
+  }
+
+  private static TaskRequest uriTask(String taskId, String uri) {
+    TaskRequest task = ImageLoaderTest.uriTask(uri);
+    task.setTaskId(taskId);
+    task.setContentHash("hash-" + taskId);
+    return task;
   }
 
   private static HttpRequest request(int port, String path) {

@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The benchmark harness on the fixture model (the CLIP preset run comes with the integration). */
+/** The benchmark harness on the fast fixture model; `bench worker` runs it with the real CLIP preset. */
 class WorkerBenchmarkTest {
 
   @Test
@@ -20,7 +20,7 @@ class WorkerBenchmarkTest {
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
       WorkerBenchmark.Options options =
           new WorkerBenchmark.Options(
-              ModelKind.CLIP, ModelSource.preset("fixture"), 4, 40, Duration.ofMillis(500), List.of(0.5, 0.8, 0.95), 64, 48, 2);
+              ModelKind.CLIP, ModelSource.preset("fixture", null), 4, 40, Duration.ofMillis(500), List.of(0.5, 0.8, 0.95), 64, 48, 2);
       report = new WorkerBenchmark(broker.bootstrapServers(), new MeanColourModelFactory(), options, log::add).run();
     }
     assertThat(report.batch()).isEqualTo(4);

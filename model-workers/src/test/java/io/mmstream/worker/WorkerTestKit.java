@@ -1,21 +1,29 @@
 package io.mmstream.worker;
 
+import io.mmstream.config.KafkaSettings;
+import io.mmstream.config.Settings;
 import io.mmstream.kafka.embedded.EmbeddedKafkaBroker;
 import io.mmstream.schema.DeadLetter;
 import io.mmstream.schema.InlineImage;
 import io.mmstream.schema.TagTask;
+import io.mmstream.schema.TaskOutputs;
 import io.mmstream.schema.TaskRequest;
 import io.mmstream.schema.TaskResult;
 import io.mmstream.schema.TaskType;
+import io.mmstream.serde.AvroSerde;
+import io.mmstream.serde.AvroSerdes;
+import io.mmstream.topic.Topics;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -38,33 +46,45 @@ final class WorkerTestKit {
 
   private WorkerTestKit() {}
 
+  // Real serdes, created with the class: the first one also puts the wire-format classes on Avro's
+  // allow-list, which the generated builders need for their defaults.
+  private static final AvroSerde<TaskRequest> REQUESTS = AvroSerdes.standard().taskRequest();
+  private static final AvroSerde<TaskResult> RESULTS = AvroSerdes.standard().taskResult();
+  private static final AvroSerde<DeadLetter> DEAD_LETTERS = AvroSerdes.standard().deadLetter();
+
+  /** The task topics of every kind (several partitions), results and dead letters. */
   static void createTopics(EmbeddedKafkaBroker broker, int taskPartitions) throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
-      admin.createTopics(
-              List.of(
-                  new NewTopic(WorkerTopics.taskTopic(ModelKind.CLIP), taskPartitions, (short) 1),
-                  new NewTopic(WorkerTopics.RESULTS, 2, (short) 1),
-                  new NewTopic(WorkerTopics.DEAD_LETTERS, 1, (short) 1)))
-          .all()
-          .get();
+      List<NewTopic> topics = new ArrayList<>();
+      for (String task : List.of(Topics.TASKS_TAG, Topics.TASKS_CAPTION, Topics.TASKS_VQA)) {
+        topics.add(new NewTopic(task, taskPartitions, (short) 1));
+      }
+      topics.add(new NewTopic(Topics.RESULTS, 2, (short) 1));
+      topics.add(new NewTopic(Topics.DLQ, 1, (short) 1));
+      admin.createTopics(topics).all().get();
     }
   }
 
-  /** Settings for a clip worker on {@code broker}; {@code extra} overrides. */
+  /** Settings for a clip worker on {@code broker} with a preset name the test factories ignore; {@code extra} overrides. */
   static WorkerSettings settings(EmbeddedKafkaBroker broker, Map<String, String> extra) {
     Map<String, String> values = new HashMap<>();
-    values.put("kafka.bootstrap.servers", broker.bootstrapServers());
-    values.put("worker.kind", "clip");
-    values.put("worker.model.preset", "fixture");
-    values.put("worker.id", "test-worker");
-    values.put("worker.http.port", "-1");
-    values.put("worker.decode.threads", "2");
-    values.put("worker.commit.interval.ms", "50");
-    values.put("worker.transaction.timeout.ms", "10000");
-    values.put("worker.progress.interval.ms", "2000");
-    values.put("worker.shutdown.timeout.ms", "20000");
+    values.put(KafkaSettings.BOOTSTRAP_SERVERS.key(), broker.bootstrapServers());
+    values.put(WorkerSettings.KIND.key(), "clip");
+    values.put(WorkerSettings.MODEL_PRESET.key(), "fixture");
+    values.put(WorkerSettings.WORKER_ID.key(), "test-worker");
+    values.put(WorkerSettings.HTTP_PORT.key(), "-1");
+    values.put(WorkerSettings.DECODE_THREADS.key(), "2");
+    values.put(WorkerSettings.COMMIT_INTERVAL_MS.key(), "50");
+    values.put(WorkerSettings.TRANSACTION_TIMEOUT_MS.key(), "10000");
+    values.put(WorkerSettings.PROGRESS_INTERVAL_MS.key(), "2000");
+    values.put(WorkerSettings.SHUTDOWN_TIMEOUT_MS.key(), "20000");
     values.putAll(extra);
-    return WorkerSettings.fromMap(values);
+    return WorkerSettings.from(Settings.of(values));
+  }
+
+  /** The stream app's key of a task: tenant/contentHash. */
+  static String key(TaskRequest task) {
+    return task.getTenant() + "/" + task.getContentHash();
   }
 
   /** A PNG of random pixels. */
@@ -108,25 +128,37 @@ final class WorkerTestKit {
     return task(taskId, image, List.of("cat", "dog"), Instant.now().plus(Duration.ofHours(1)));
   }
 
-  static void produce(EmbeddedKafkaBroker broker, List<TaskRequest> tasks) {
-    List<byte[]> values = new ArrayList<>();
-    tasks.forEach(t -> values.add(WorkerTopics.encodeTask(t)));
-    produceRaw(broker, values);
+  static byte[] encode(TaskRequest task) {
+    return REQUESTS.encode(task);
   }
 
-  static void produceRaw(EmbeddedKafkaBroker broker, List<byte[]> values) {
+  /** Produces the tasks to {@code kind}'s topic, each keyed tenant/contentHash as the stream app keys them. */
+  static void produce(EmbeddedKafkaBroker broker, ModelKind kind, List<TaskRequest> tasks) {
+    Map<String, byte[]> records = new LinkedHashMap<>();
+    tasks.forEach(t -> records.put(key(t), encode(t)));
+    produceRaw(broker, kind, records);
+  }
+
+  static void produce(EmbeddedKafkaBroker broker, List<TaskRequest> tasks) {
+    produce(broker, ModelKind.CLIP, tasks);
+  }
+
+  /** Produces raw values by key, in order. */
+  static void produceRaw(EmbeddedKafkaBroker broker, ModelKind kind, Map<String, byte[]> records) {
     Map<String, Object> config = Map.of("bootstrap.servers", broker.bootstrapServers(), "linger.ms", 5);
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer())) {
-      int i = 0;
-      for (byte[] value : values) {
-        producer.send(new ProducerRecord<>(WorkerTopics.taskTopic(ModelKind.CLIP), "k" + (i++), value));
-      }
+      records.forEach((key, value) -> producer.send(new ProducerRecord<>(kind.taskTopic(), key, value)));
       producer.flush();
     }
   }
 
-  /** Every record on {@code topic} visible to a reader at {@code isolation}, from the start to the end. */
+  /** Every value on {@code topic} visible to a reader at {@code isolation}, from the start to the end. */
   static List<byte[]> readAll(EmbeddedKafkaBroker broker, String topic, String isolation) {
+    return readRecords(broker, topic, isolation).stream().map(ConsumerRecord::value).toList();
+  }
+
+  /** Every record on {@code topic} visible to a reader at {@code isolation}, from the start to the end. */
+  static List<ConsumerRecord<byte[], byte[]>> readRecords(EmbeddedKafkaBroker broker, String topic, String isolation) {
     Map<String, Object> config =
         Map.of("bootstrap.servers", broker.bootstrapServers(), "isolation.level", isolation, "enable.auto.commit", "false");
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -135,38 +167,30 @@ final class WorkerTestKit {
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-      List<byte[]> values = new ArrayList<>();
+      List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
       while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-          values.add(record.value());
-        }
+        consumer.poll(Duration.ofMillis(200)).forEach(records::add);
       }
-      return values;
+      return records;
     }
   }
 
   static List<TaskResult> committedResults(EmbeddedKafkaBroker broker) {
-    List<TaskResult> results = new ArrayList<>();
-    for (byte[] value : readAll(broker, WorkerTopics.RESULTS, "read_committed")) {
-      try {
-        results.add(WorkerTopics.decodeResult(value));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+    return readAll(broker, Topics.RESULTS, "read_committed").stream().map(v -> RESULTS.decode(v)).toList();
+  }
+
+  /** Committed results by Kafka key (UTF-8). */
+  static Map<String, List<TaskResult>> committedResultsByKey(EmbeddedKafkaBroker broker) {
+    Map<String, List<TaskResult>> byKey = new HashMap<>();
+    for (ConsumerRecord<byte[], byte[]> record : readRecords(broker, Topics.RESULTS, "read_committed")) {
+      byKey.computeIfAbsent(new String(record.key(), StandardCharsets.UTF_8), k -> new ArrayList<>())
+          .add(RESULTS.decode(record.value()));
     }
-    return results;
+    return byKey;
   }
 
   static List<DeadLetter> committedDeadLetters(EmbeddedKafkaBroker broker) {
-    List<DeadLetter> letters = new ArrayList<>();
-    for (byte[] value : readAll(broker, WorkerTopics.DEAD_LETTERS, "read_committed")) {
-      try {
-        letters.add(WorkerTopics.decodeDeadLetter(value));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-    return letters;
+    return readAll(broker, Topics.DLQ, "read_committed").stream().map(v -> DEAD_LETTERS.decode(v)).toList();
   }
 
   /** Reads committed results until {@code done} holds for them; fails after {@link #WAIT}. */
@@ -184,8 +208,8 @@ final class WorkerTestKit {
     }
   }
 
-  /** Runs the worker's model directly on one task: what its result must equal. */
-  static List<Float> directEmbedding(MeanColourModel model, ImageLoader loader, TaskRequest request) throws TaskRejectedException {
-    return model.runBatch(List.of(model.prepare(request, loader.load(request)))).get(0).getEmbedding();
+  /** Runs a model directly on one task, alone in its batch: what the worker's result must equal. */
+  static <P> TaskOutputs direct(TaskModel<P> model, ImageLoader loader, TaskRequest request) throws TaskRejectedException {
+    return model.runBatch(List.of(model.prepare(request, loader.load(request)))).get(0);
   }
 }

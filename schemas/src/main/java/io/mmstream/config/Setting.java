@@ -43,6 +43,10 @@ public record Setting<T>(
     return new Setting<>(key, Long.class, defaultValue, doc, false, s -> Long.parseLong(s.trim()));
   }
 
+  public static Setting<Double> decimal(String key, double defaultValue, String doc) {
+    return new Setting<>(key, Double.class, defaultValue, doc, false, s -> Double.parseDouble(s.trim()));
+  }
+
   public static Setting<Boolean> bool(String key, boolean defaultValue, String doc) {
     return new Setting<>(key, Boolean.class, defaultValue, doc, false, Setting::parseBoolean);
   }

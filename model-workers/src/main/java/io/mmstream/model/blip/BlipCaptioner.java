@@ -65,8 +65,20 @@ public final class BlipCaptioner implements AutoCloseable {
     return Options.original(model.config().text());
   }
 
+  public BlipImagePreprocessor preprocessor() {
+    return preprocessor;
+  }
+
   /** Captions all {@code images} in one batch; each row stops on its own. */
   public List<Caption> caption(List<PixelImage> images, Options options) {
+    return captionPixelValues(images.stream().map(preprocessor::toChw).toList(), options);
+  }
+
+  /**
+   * Captions already preprocessed images ({@link BlipImagePreprocessor#toChw}) in one batch: lets a
+   * caller preprocess on other threads than the one that runs the model.
+   */
+  public List<Caption> captionPixelValues(List<float[]> pixelValues, Options options) {
     long[] prompt = tokenizer.captionPrompt(options.prompt());
     GenerationConfig generation = options.generation();
     if (options.maxNewTokens() > 0) {
@@ -74,11 +86,11 @@ public final class BlipCaptioner implements AutoCloseable {
     }
     GenerationResult result;
     try (NDManager call = model.manager().newSubManager()) {
-      NDArray states = model.encodeImages(preprocessor.pixelValues(images, call));
+      NDArray states = model.encodeImages(preprocessor.pixelValues(pixelValues, call));
       result = model.generate(states, prompt, generation, options.useKvCache(), options.recordLogits());
     }
     List<Caption> captions = new ArrayList<>();
-    for (int i = 0; i < images.size(); i++) {
+    for (int i = 0; i < pixelValues.size(); i++) {
       long[] sequence = result.sequences()[i];
       String text = tokenizer.decode(sequence);
       // The original cuts as many characters as the prompt has from the decoded text.

@@ -10,6 +10,7 @@ import io.mmstream.image.PixelImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -103,11 +104,20 @@ public final class BlipImagePreprocessor {
 
   /** {@code pixel_values [B, 3, H, W]} in {@code manager}. */
   public NDArray pixelValues(List<PixelImage> images, NDManager manager) {
+    return pixelValues(images.stream().map(this::toChw).toList(), manager);
+  }
+
+  /** {@code pixel_values [B, 3, H, W]} in {@code manager} from images already in {@link #toChw} form. */
+  public NDArray pixelValues(Collection<float[]> chwImages, NDManager manager) {
     int perImage = 3 * width * height;
-    float[] all = new float[images.size() * perImage];
-    for (int i = 0; i < images.size(); i++) {
-      System.arraycopy(toChw(images.get(i)), 0, all, i * perImage, perImage);
+    float[] all = new float[chwImages.size() * perImage];
+    int i = 0;
+    for (float[] chw : chwImages) {
+      if (chw.length != perImage) {
+        throw new IllegalArgumentException("expected " + perImage + " values per image, got " + chw.length);
+      }
+      System.arraycopy(chw, 0, all, i++ * perImage, perImage);
     }
-    return manager.create(all, new Shape(images.size(), 3, height, width));
+    return manager.create(all, new Shape(chwImages.size(), 3, height, width));
   }
 }

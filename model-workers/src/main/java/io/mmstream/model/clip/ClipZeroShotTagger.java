@@ -4,19 +4,27 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import io.mmstream.image.PixelImage;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Zero-shot tagging with one CLIP model: each label's text embedding is the prompt ensemble of
  * openai's notebook (mean of the normalised template embeddings, renormalised), computed once per
  * label set and cached; images are scored by cosine similarity, and probabilities are the softmax
  * of {@code exp(logit_scale) * cosine} over the set's labels.
+ *
+ * <p>At most {@code maxCachedSets} label sets keep their embeddings (least recently used evicted and
+ * freed), so a stream of ad-hoc label sets cannot grow the cache without bound. The cache is
+ * guarded for concurrent callers; an evicted set's array is freed, so callers that tag on several
+ * threads at once should size the cache above the number of sets they use concurrently.
  */
 public final class ClipZeroShotTagger implements AutoCloseable {
   /** One label's score for one image. */
@@ -30,22 +38,40 @@ public final class ClipZeroShotTagger implements AutoCloseable {
   private final ClipImagePreprocessor preprocessor;
   private final NDManager manager;
   private final int textBatchSize;
-  private final Map<LabelSet, NDArray> labelEmbeddings = new ConcurrentHashMap<>();
+  private final Map<LabelSet, NDArray> labelEmbeddings;
 
   /**
    * {@code textBatchSize} bounds how many prompts go through the text tower at once when a label
    * set's embeddings are first computed.
    */
   public ClipZeroShotTagger(ClipModel model, ClipTokenizer tokenizer, NDManager parent, int textBatchSize) {
-    if (textBatchSize <= 0) {
-      throw new IllegalArgumentException("textBatchSize must be positive");
+    this(model, tokenizer, parent, textBatchSize, DEFAULT_MAX_CACHED_SETS);
+  }
+
+  public ClipZeroShotTagger(
+      ClipModel model, ClipTokenizer tokenizer, NDManager parent, int textBatchSize, int maxCachedSets) {
+    if (textBatchSize <= 0 || maxCachedSets <= 0) {
+      throw new IllegalArgumentException("textBatchSize and maxCachedSets must be positive");
     }
     this.model = model;
     this.tokenizer = tokenizer;
     this.preprocessor = new ClipImagePreprocessor(model.config().visionConfig().imageSize());
     this.manager = parent.newSubManager();
     this.textBatchSize = textBatchSize;
+    this.labelEmbeddings = new LinkedHashMap<>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<LabelSet, NDArray> eldest) {
+        if (size() <= maxCachedSets) {
+          return false;
+        }
+        eldest.getValue().close();
+        return true;
+      }
+    };
   }
+
+  /** Label sets cached by the short constructor. */
+  public static final int DEFAULT_MAX_CACHED_SETS = 256;
 
   public ClipModel model() {
     return model;
@@ -53,7 +79,21 @@ public final class ClipZeroShotTagger implements AutoCloseable {
 
   /** The set's label embeddings [L, E], unit length; computed on first use, then cached. */
   public NDArray labelEmbeddings(LabelSet set) {
-    return labelEmbeddings.computeIfAbsent(set, this::computeLabelEmbeddings);
+    synchronized (labelEmbeddings) {
+      NDArray cached = labelEmbeddings.get(set);
+      if (cached == null) {
+        cached = computeLabelEmbeddings(set);
+        labelEmbeddings.put(set, cached);
+      }
+      return cached;
+    }
+  }
+
+  /** Label sets whose embeddings are cached now. */
+  public int cachedLabelSets() {
+    synchronized (labelEmbeddings) {
+      return labelEmbeddings.size();
+    }
   }
 
   private NDArray computeLabelEmbeddings(LabelSet set) {
@@ -85,24 +125,61 @@ public final class ClipZeroShotTagger implements AutoCloseable {
 
   /** The top {@code topK} labels of {@code set} for each image, all images in one forward pass. */
   public List<ImageTags> tag(List<PixelImage> images, LabelSet set, int topK) {
-    if (topK <= 0) {
-      throw new IllegalArgumentException("topK must be positive");
+    List<float[]> pixelValues = new ArrayList<>(images.size());
+    for (PixelImage image : images) {
+      pixelValues.add(preprocessor.pixelValues(image));
     }
-    NDArray labels = labelEmbeddings(set);
-    try (NDManager scope = manager.newSubManager();
-        NDArray labelColumns = labels.transpose()) {
-      NDArray embeddings = ClipModel.normalize(model.encodeImage(preprocessor.pixelValues(images, scope)));
-      NDArray cosines = embeddings.matMul(labelColumns);
-      NDArray probabilities = cosines.mul(model.logitScaleExp()).softmax(-1);
-      float[][] embeddingRows = rows(embeddings);
-      float[][] cosineRows = rows(cosines);
-      float[][] probabilityRows = rows(probabilities);
-      List<ImageTags> tags = new ArrayList<>(images.size());
-      for (int i = 0; i < images.size(); i++) {
-        tags.add(new ImageTags(top(set, cosineRows[i], probabilityRows[i], topK), embeddingRows[i]));
+    int[] topKs = new int[images.size()];
+    Arrays.fill(topKs, topK);
+    return tag(pixelValues, Collections.nCopies(images.size(), set), topKs);
+  }
+
+  /**
+   * Tags already preprocessed images ({@link ClipImagePreprocessor#pixelValues(PixelImage)}), each
+   * against its own label set and top-k: one image forward pass for all of them, then one scoring
+   * per distinct label set.
+   */
+  public List<ImageTags> tag(List<float[]> pixelValues, List<LabelSet> sets, int[] topKs) {
+    int n = pixelValues.size();
+    if (sets.size() != n || topKs.length != n) {
+      throw new IllegalArgumentException("need one label set and one top-k per image");
+    }
+    for (int topK : topKs) {
+      if (topK <= 0) {
+        throw new IllegalArgumentException("topK must be positive");
       }
-      return tags;
     }
+    Map<LabelSet, List<Integer>> imagesPerSet = new LinkedHashMap<>();
+    for (int i = 0; i < n; i++) {
+      imagesPerSet.computeIfAbsent(sets.get(i), s -> new ArrayList<>()).add(i);
+    }
+    ImageTags[] tags = new ImageTags[n];
+    try (NDManager scope = manager.newSubManager()) {
+      int size = preprocessor.size();
+      FloatBuffer flat = FloatBuffer.allocate(n * 3 * size * size);
+      pixelValues.forEach(flat::put);
+      NDArray embeddings =
+          ClipModel.normalize(model.encodeImage(scope.create(flat.flip(), new Shape(n, 3, size, size))));
+      float[][] embeddingRows = rows(embeddings);
+      for (Map.Entry<LabelSet, List<Integer>> entry : imagesPerSet.entrySet()) {
+        LabelSet set = entry.getKey();
+        List<Integer> members = entry.getValue();
+        NDArray labelColumns = labelEmbeddings(set).transpose();
+        labelColumns.attach(scope);
+        NDArray rowsOfSet = members.size() == n
+            ? embeddings
+            : embeddings.get(scope.create(members.stream().mapToLong(Integer::longValue).toArray()));
+        NDArray cosines = rowsOfSet.matMul(labelColumns);
+        NDArray probabilities = cosines.mul(model.logitScaleExp()).softmax(-1);
+        float[][] cosineRows = rows(cosines);
+        float[][] probabilityRows = rows(probabilities);
+        for (int r = 0; r < members.size(); r++) {
+          int i = members.get(r);
+          tags[i] = new ImageTags(top(set, cosineRows[r], probabilityRows[r], topKs[i]), embeddingRows[i]);
+        }
+      }
+    }
+    return List.of(tags);
   }
 
   private static List<LabelScore> top(LabelSet set, float[] cosines, float[] probabilities, int topK) {
@@ -131,7 +208,9 @@ public final class ClipZeroShotTagger implements AutoCloseable {
   /** Frees the cached label embeddings; the model and tokenizer belong to the caller. */
   @Override
   public void close() {
-    labelEmbeddings.clear();
+    synchronized (labelEmbeddings) {
+      labelEmbeddings.clear();
+    }
     manager.close();
   }
 }

@@ -3,6 +3,7 @@ package io.mmstream.model.clip;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.offset;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -51,6 +52,43 @@ class ClipZeroShotTaggerTest {
     tokenizer.close();
     model.close();
     manager.close();
+  }
+
+  @Test
+  void theCacheKeepsTheMostRecentlyUsedSetsAndTagsAfterEviction() {
+    LabelSet a = new LabelSet("a", List.of("red circle", "noise"), List.of("{}"));
+    LabelSet b = new LabelSet("b", List.of("blue square", "noise"), List.of("{}"));
+    LabelSet c = new LabelSet("c", List.of("green triangle", "noise"), List.of("{}"));
+    try (ClipZeroShotTagger small = new ClipZeroShotTagger(model, tokenizer, manager, 4, 2)) {
+      float[] first = small.labelEmbeddings(a).toFloatArray();
+      small.labelEmbeddings(b);
+      small.labelEmbeddings(a);
+      small.labelEmbeddings(c);
+      assertThat(small.cachedLabelSets()).isEqualTo(2);
+      // b was least recently used; a is still cached, and b comes back recomputed, equal.
+      assertThat(small.labelEmbeddings(a).toFloatArray()).isEqualTo(first);
+      List<ClipZeroShotTagger.ImageTags> tags = small.tag(images.subList(0, 2), b, 1);
+      assertThat(tags).hasSize(2);
+      assertThat(small.cachedLabelSets()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void eachImageIsScoredAgainstItsOwnLabelSet() {
+    ClipImagePreprocessor preprocessor = new ClipImagePreprocessor(model.config().visionConfig().imageSize());
+    LabelSet colours = new LabelSet("colours", List.of("red", "blue", "green"), List.of("a {} shape."));
+    List<float[]> pixels = images.subList(0, 3).stream().map(preprocessor::pixelValues).toList();
+    List<ClipZeroShotTagger.ImageTags> mixed = tagger.tag(pixels, List.of(SHAPES, colours, SHAPES), new int[] {2, 3, 1});
+    for (int i = 0; i < 3; i++) {
+      LabelSet set = i == 1 ? colours : SHAPES;
+      int topK = new int[] {2, 3, 1}[i];
+      ClipZeroShotTagger.ImageTags alone = tagger.tag(List.of(images.get(i)), set, topK).get(0);
+      assertThat(mixed.get(i).top()).extracting(ClipZeroShotTagger.LabelScore::label)
+          .isEqualTo(alone.top().stream().map(ClipZeroShotTagger.LabelScore::label).toList());
+      for (int r = 0; r < topK; r++) {
+        assertThat(mixed.get(i).top().get(r).probability()).isCloseTo(alone.top().get(r).probability(), within(1e-5f));
+      }
+    }
   }
 
   @Test

@@ -1,0 +1,38 @@
+package io.mmstream.worker;
+
+import io.mmstream.config.Setting;
+
+/**
+ * How the models run inside a worker: decoding settings (defaults are the original implementations')
+ * and cache sizes. Read by the model adapters through the worker's {@link io.mmstream.config.Settings}.
+ */
+public final class ModelSettings {
+  private ModelSettings() {}
+
+  public static final Setting<Integer> CLIP_LABEL_SET_CACHE = Setting.integer("mmstream.worker.clip.label-set-cache",
+      256, "Label sets whose text embeddings a clip worker keeps (least recently used evicted)");
+  public static final Setting<Integer> CLIP_TEXT_BATCH = Setting.integer("mmstream.worker.clip.text-batch", 64,
+      "Prompts per text-tower pass when a new label set is encoded");
+  public static final Setting<Integer> CAPTION_NUM_BEAMS = Setting.integer("mmstream.worker.caption.num-beams", 3,
+      "Beams of caption generation (1: greedy); BLIP's default 3");
+  public static final Setting<Integer> CAPTION_MAX_LENGTH = Setting.integer("mmstream.worker.caption.max-length", 30,
+      "Longest caption in tokens, prompt included; BLIP's default 30");
+  public static final Setting<Integer> CAPTION_MIN_LENGTH = Setting.integer("mmstream.worker.caption.min-length", 10,
+      "Shortest caption in tokens, prompt included; BLIP's default 10");
+  public static final Setting<Integer> VQA_NUM_BEAMS = Setting.integer("mmstream.worker.vqa.num-beams", 3,
+      "Beams of VQA answer generation (1: greedy); BLIP's default 3");
+  public static final Setting<Integer> VQA_MAX_LENGTH = Setting.integer("mmstream.worker.vqa.max-length", 10,
+      "Longest generated answer in tokens; BLIP's default 10");
+  public static final Setting<Integer> VQA_MIN_LENGTH = Setting.integer("mmstream.worker.vqa.min-length", 1,
+      "Shortest generated answer in tokens; BLIP's default 1");
+  public static final Setting<Integer> VQA_RANK_TOP_K = Setting.integer("mmstream.worker.vqa.rank-top-k", 128,
+      "Candidates rescored in rank mode (by first-token probability); BLIP's k_test 128");
+  public static final Setting<Integer> INSTRUCT_NUM_BEAMS = Setting.integer("mmstream.worker.instruct.num-beams", 5,
+      "Beams of InstructBLIP generation (1: greedy); LAVIS' default 5");
+  public static final Setting<Integer> INSTRUCT_MAX_NEW_TOKENS = Setting.integer(
+      "mmstream.worker.instruct.max-new-tokens", 256, "Most generated tokens per InstructBLIP answer; LAVIS' default 256");
+  public static final Setting<Integer> INSTRUCT_MIN_NEW_TOKENS = Setting.integer(
+      "mmstream.worker.instruct.min-new-tokens", 1, "Fewest generated tokens per InstructBLIP answer; LAVIS' default 1");
+  public static final Setting<Double> INSTRUCT_REPETITION_PENALTY = Setting.decimal(
+      "mmstream.worker.instruct.repetition-penalty", 1.5, "InstructBLIP repetition penalty (1: off); LAVIS' default 1.5");
+}

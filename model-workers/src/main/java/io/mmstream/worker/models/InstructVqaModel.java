@@ -1,0 +1,128 @@
+package io.mmstream.worker.models;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import io.mmstream.config.Settings;
+import io.mmstream.image.PixelImage;
+import io.mmstream.model.instructblip.InstructAnswer;
+import io.mmstream.model.instructblip.InstructBlipAnswerer;
+import io.mmstream.model.instructblip.InstructBlipOptions;
+import io.mmstream.model.instructblip.InstructGeneration;
+import io.mmstream.model.instructblip.InstructRequest;
+import io.mmstream.schema.Answer;
+import io.mmstream.schema.ModelInfo;
+import io.mmstream.schema.TaskOutputs;
+import io.mmstream.schema.TaskRequest;
+import io.mmstream.schema.VqaTask;
+import io.mmstream.worker.ModelSettings;
+import io.mmstream.worker.ModelSource;
+import io.mmstream.worker.TaskModel;
+import io.mmstream.worker.TaskRejectedException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * InstructBLIP for VQA tasks: every question of every task in the batch is one instruction of one
+ * batched generation (each image through the vision tower once), and every question gets
+ * P(yes) / (P(yes) + P(no)) from {@link InstructBlipAnswerer#yesProbabilities}. Answers are
+ * open-ended: InstructBLIP has no rank mode, so a task's candidates are not scored.
+ */
+final class InstructVqaModel implements TaskModel<InstructVqaModel.Input> {
+
+  /** The decoded image stays on the host; the InstructBLIP processor resizes it on the model thread. */
+  record Input(PixelImage image, List<String> questions) {}
+
+  private final NDManager manager;
+  private final InstructBlipAnswerer answerer;
+  private final InstructGeneration generation;
+  private final ModelInfo info;
+
+  private InstructVqaModel(NDManager manager, InstructBlipAnswerer answerer, Settings settings, ModelInfo info) {
+    this.manager = manager;
+    this.answerer = answerer;
+    this.generation = new InstructGeneration(
+        settings.get(ModelSettings.INSTRUCT_MAX_NEW_TOKENS),
+        settings.get(ModelSettings.INSTRUCT_MIN_NEW_TOKENS),
+        settings.get(ModelSettings.INSTRUCT_NUM_BEAMS),
+        settings.get(ModelSettings.INSTRUCT_REPETITION_PENALTY).floatValue(),
+        1f,
+        true,
+        false);
+    this.info = info;
+  }
+
+  static InstructVqaModel load(ModelSource source, Device device, Settings settings) throws IOException {
+    if (source.directory() == null) {
+      throw new IllegalArgumentException("instruct workers need a checkpoint directory; there is no random-weight preset");
+    }
+    NDManager manager = NDManager.newBaseManager(device);
+    try {
+      InstructBlipAnswerer answerer = InstructBlipAnswerer.load(source.directory(), manager, InstructBlipOptions.defaults());
+      return new InstructVqaModel(manager, answerer, settings, ModelIdentity.of("instructblip", source));
+    } catch (IOException | RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public ModelInfo info() {
+    return info;
+  }
+
+  @Override
+  public Input prepare(TaskRequest request, PixelImage image) throws TaskRejectedException {
+    VqaTask task = request.getVqa();
+    if (task == null || task.getQuestions().isEmpty()) {
+      throw new TaskRejectedException("validate", "NO_QUESTIONS", "the VQA task has no questions");
+    }
+    return new Input(image, List.copyOf(task.getQuestions()));
+  }
+
+  @Override
+  public List<TaskOutputs> runBatch(List<Input> batch) {
+    List<InstructRequest> requests = new ArrayList<>();
+    for (Input input : batch) {
+      // One PixelImage object per task: the answerer encodes each distinct image once.
+      input.questions().forEach(q -> requests.add(new InstructRequest(input.image(), q)));
+    }
+    List<InstructAnswer> answers = answerer.answer(requests, generation);
+    double[] yes = answerer.yesProbabilities(requests);
+    List<TaskOutputs> outputs = new ArrayList<>(batch.size());
+    int row = 0;
+    for (Input input : batch) {
+      List<Answer> taskAnswers = new ArrayList<>();
+      for (String question : input.questions()) {
+        taskAnswers.add(new Answer(question, answers.get(row).text(), List.of(), (float) yes[row]));
+        row++;
+      }
+      outputs.add(new TaskOutputs(List.of(), null, null, taskAnswers));
+    }
+    return outputs;
+  }
+
+  @Override
+  public void warmUp(int maxBatchSize) {
+    PixelImage blank = new PixelImage(32, 32, 3, new byte[32 * 32 * 3]);
+    for (int n : new int[] {1, maxBatchSize}) {
+      List<Input> batch = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        batch.add(new Input(blank, List.of("is this a test?")));
+      }
+      runBatch(batch);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      answerer.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      manager.close();
+    }
+  }
+}
