@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "mmstream 0.1.0",
     description = "Streaming multimodal enrichment on Apache Kafka.",
-    subcommands = {CommandLine.HelpCommand.class, StreamAppCommand.class, WorkerCommand.class, PublishCommand.class,
+    subcommands = {CommandLine.HelpCommand.class, DemoCommand.class, StreamAppCommand.class, WorkerCommand.class, PublishCommand.class,
         TailCommand.class, ClipCommand.class, CaptionCommand.class, VqaCommand.class, InstructCommand.class,
         BenchCommand.class})
 public final class Main implements Runnable {

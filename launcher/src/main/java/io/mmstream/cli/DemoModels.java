@@ -1,0 +1,56 @@
+package io.mmstream.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The three model directories the demo serves (HF layout): given with {@code --models}, else the
+ * trained demo models under {@code models/demo/}, else the parity fixtures that ship in
+ * {@code fixtures/} (real models with random weights).
+ */
+public record DemoModels(Path clip, Path caption, Path vqa, String origin) {
+
+  public static DemoModels resolve(Path given, Path home) throws IOException {
+    if (given != null) {
+      return inFolder(given, "models from " + given);
+    }
+    Path trained = home.resolve("models/demo");
+    if (Files.isDirectory(trained.resolve("clip"))) {
+      return inFolder(trained, "the demo models trained on synthetic scenes (models/demo)");
+    }
+    Path fixtures = home.resolve("fixtures");
+    return new DemoModels(clipFixture(fixtures), fixtures.resolve("blip/blip-tiny-caption"),
+        fixtures.resolve("blip/blip-tiny-vqa"),
+        "the random-weight parity fixtures in fixtures/ (the real model code, untrained weights: outputs are not meaningful)");
+  }
+
+  private static DemoModels inFolder(Path folder, String origin) {
+    DemoModels m = new DemoModels(folder.resolve("clip"), folder.resolve("caption"), folder.resolve("vqa"), origin);
+    for (Path p : new Path[] {m.clip, m.caption, m.vqa}) {
+      if (!Files.isRegularFile(p.resolve("config.json"))) {
+        throw new IllegalArgumentException(p + " is not a model directory (no config.json); --models needs clip/, caption/ and vqa/");
+      }
+    }
+    return m;
+  }
+
+  /** clip-tiny keeps its tokenizer files in a sibling folder; a model directory holds both. */
+  private static Path clipFixture(Path fixtures) throws IOException {
+    Path parent = Files.createTempDirectory("mmstream-demo-models");
+    parent.toFile().deleteOnExit();
+    Path dir = Files.createDirectory(parent.resolve("clip-tiny"));
+    dir.toFile().deleteOnExit();
+    for (String f : new String[] {"clip-tiny/config.json", "clip-tiny/model.safetensors", "tokenizer/vocab.json",
+        "tokenizer/merges.txt"}) {
+      Path source = fixtures.resolve("clip").resolve(f);
+      Path link = Files.createSymbolicLink(dir.resolve(source.getFileName()), source);
+      link.toFile().deleteOnExit();
+    }
+    return dir;
+  }
+
+  String describe() {
+    return "models: " + origin;
+  }
+}
