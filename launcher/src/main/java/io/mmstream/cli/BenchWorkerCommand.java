@@ -44,6 +44,10 @@ public final class BenchWorkerCommand implements Callable<Integer> {
   @Option(names = "--tasks", defaultValue = "160", description = "tasks in the capacity run (default: ${DEFAULT-VALUE})")
   int tasks;
 
+  @Option(names = "--rounds", defaultValue = "4",
+      description = "alternating end-to-end / direct rounds the capacity tasks are split into (default: ${DEFAULT-VALUE})")
+  int rounds;
+
   @Option(names = "--load-seconds", defaultValue = "20", description = "duration of each latency run (default: ${DEFAULT-VALUE})")
   int loadSeconds;
 
@@ -77,7 +81,8 @@ public final class BenchWorkerCommand implements Callable<Integer> {
             List.of(0.5, 0.8, 0.95),
             Integer.parseInt(size[0]),
             Integer.parseInt(size[1]),
-            4);
+            4,
+            rounds);
     TaskModelFactory factory = TaskModelFactory.forKind(kind);
     WorkerBenchmark.Report report;
     if (bootstrapServers != null) {
