@@ -7,8 +7,10 @@ import io.mmstream.worker.TaskModelFactory;
 import io.mmstream.worker.WorkerBenchmark;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,6 +56,9 @@ public final class BenchWorkerCommand implements Callable<Integer> {
   @Option(names = "--image-size", defaultValue = "640x480", description = "JPEG size WxH (default: ${DEFAULT-VALUE})")
   String imageSize;
 
+  @Option(names = {"-s", "--set"}, description = "a worker setting, e.g. -s mmstream.worker.decode-threads=1")
+  Map<String, String> workerSettings = new LinkedHashMap<>();
+
   @Option(names = "--bootstrap-servers", description = "use this broker instead of an embedded one")
   String bootstrapServers;
 
@@ -82,7 +87,8 @@ public final class BenchWorkerCommand implements Callable<Integer> {
             Integer.parseInt(size[0]),
             Integer.parseInt(size[1]),
             4,
-            rounds);
+            rounds,
+            workerSettings);
     TaskModelFactory factory = TaskModelFactory.forKind(kind);
     WorkerBenchmark.Report report;
     if (bootstrapServers != null) {

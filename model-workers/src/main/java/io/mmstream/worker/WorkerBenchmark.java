@@ -67,7 +67,8 @@ public final class WorkerBenchmark {
       int imageWidth,
       int imageHeight,
       int partitions,
-      int rounds) {}
+      int rounds,
+      Map<String, String> workerSettings) {}
 
   public record LoadLatency(double load, double offeredPerSecond, int tasks, double p50Ms, double p99Ms) {}
 
@@ -122,7 +123,7 @@ public final class WorkerBenchmark {
 
   public Report run() throws Exception {
     createTopics();
-    Map<String, String> values = new HashMap<>();
+    Map<String, String> values = new HashMap<>(options.workerSettings());
     values.put(KafkaSettings.BOOTSTRAP_SERVERS.key(), bootstrapServers);
     values.put(WorkerSettings.KIND.key(), options.kind().id());
     ModelSource source = options.source();

@@ -8,6 +8,7 @@ import io.mmstream.kafka.embedded.EmbeddedKafkaBroker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The benchmark harness on the fast fixture model; `bench worker` runs it with the real CLIP preset. */
@@ -20,7 +21,7 @@ class WorkerBenchmarkTest {
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
       WorkerBenchmark.Options options =
           new WorkerBenchmark.Options(
-              ModelKind.CLIP, ModelSource.preset("fixture", null), 4, 40, Duration.ofMillis(500), List.of(0.5, 0.8, 0.95), 64, 48, 2, 2);
+              ModelKind.CLIP, ModelSource.preset("fixture", null), 4, 40, Duration.ofMillis(500), List.of(0.5, 0.8, 0.95), 64, 48, 2, 2, Map.of());
       report = new WorkerBenchmark(broker.bootstrapServers(), new MeanColourModelFactory(), options, log::add).run();
     }
     assertThat(report.batch()).isEqualTo(4);
