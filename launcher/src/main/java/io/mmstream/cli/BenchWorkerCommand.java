@@ -7,8 +7,10 @@ import io.mmstream.worker.TaskModelFactory;
 import io.mmstream.worker.WorkerBenchmark;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -44,11 +46,18 @@ public final class BenchWorkerCommand implements Callable<Integer> {
   @Option(names = "--tasks", defaultValue = "160", description = "tasks in the capacity run (default: ${DEFAULT-VALUE})")
   int tasks;
 
+  @Option(names = "--rounds", defaultValue = "4",
+      description = "alternating end-to-end / direct rounds the capacity tasks are split into (default: ${DEFAULT-VALUE})")
+  int rounds;
+
   @Option(names = "--load-seconds", defaultValue = "20", description = "duration of each latency run (default: ${DEFAULT-VALUE})")
   int loadSeconds;
 
   @Option(names = "--image-size", defaultValue = "640x480", description = "JPEG size WxH (default: ${DEFAULT-VALUE})")
   String imageSize;
+
+  @Option(names = {"-s", "--set"}, description = "a worker setting, e.g. -s mmstream.worker.decode-threads=1")
+  Map<String, String> workerSettings = new LinkedHashMap<>();
 
   @Option(names = "--bootstrap-servers", description = "use this broker instead of an embedded one")
   String bootstrapServers;
@@ -77,7 +86,9 @@ public final class BenchWorkerCommand implements Callable<Integer> {
             List.of(0.5, 0.8, 0.95),
             Integer.parseInt(size[0]),
             Integer.parseInt(size[1]),
-            4);
+            4,
+            rounds,
+            workerSettings);
     TaskModelFactory factory = TaskModelFactory.forKind(kind);
     WorkerBenchmark.Report report;
     if (bootstrapServers != null) {

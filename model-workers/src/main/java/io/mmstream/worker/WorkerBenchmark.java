@@ -30,7 +30,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import javax.imageio.ImageIO;
@@ -51,7 +52,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * Measures a worker end to end (tasks produced to Kafka, results read back with read_committed)
  * against the same model called directly in-process at the same batch size, then latency at
  * fractions of the measured capacity with Poisson arrivals. "Directly" means load + decode +
- * preprocess + forward in a plain loop on one thread: the same work per image, without Kafka.
+ * preprocess + forward in a plain loop on one thread: the same work per image, without Kafka. The
+ * two throughput figures are taken in alternating rounds, each path's total over all rounds.
  */
 public final class WorkerBenchmark {
 
@@ -64,7 +66,9 @@ public final class WorkerBenchmark {
       List<Double> loads,
       int imageWidth,
       int imageHeight,
-      int partitions) {}
+      int partitions,
+      int rounds,
+      Map<String, String> workerSettings) {}
 
   public record LoadLatency(double load, double offeredPerSecond, int tasks, double p50Ms, double p99Ms) {}
 
@@ -119,7 +123,7 @@ public final class WorkerBenchmark {
 
   public Report run() throws Exception {
     createTopics();
-    Map<String, String> values = new HashMap<>();
+    Map<String, String> values = new HashMap<>(options.workerSettings());
     values.put(KafkaSettings.BOOTSTRAP_SERVERS.key(), bootstrapServers);
     values.put(WorkerSettings.KIND.key(), options.kind().id());
     ModelSource source = options.source();
@@ -135,7 +139,8 @@ public final class WorkerBenchmark {
     values.put(WorkerSettings.BATCH_MAX_SIZE.key(), String.valueOf(options.batch()));
     values.put(WorkerSettings.HTTP_PORT.key(), "-1");
     WorkerSettings settings = WorkerSettings.from(Settings.of(values));
-    try (ResultWatcher results = new ResultWatcher();
+    try (DirectRunner direct = new DirectRunner();
+        ResultWatcher results = new ResultWatcher();
         KafkaProducer<String, byte[]> producer =
             new KafkaProducer<>(Map.of("bootstrap.servers", bootstrapServers, "linger.ms", 2), new StringSerializer(), new ByteArraySerializer());
         WorkerMain worker = WorkerMain.start(settings, factory)) {
@@ -145,25 +150,39 @@ public final class WorkerBenchmark {
       }
       results.await(warm, Duration.ofMinutes(10));
 
-      List<String> ids = new ArrayList<>();
-      long start = System.nanoTime();
-      for (int i = 0; i < options.tasks(); i++) {
-        ids.add(send(producer, "capacity-" + i));
+      // The two paths alternate in rounds, so that load from other processes on a shared machine
+      // falls on both about equally instead of on whichever ran during a busy spell.
+      int perRound = Math.max(options.batch(), options.tasks() / options.rounds() / options.batch() * options.batch());
+      long endToEndNanos = 0;
+      long directNanos = 0;
+      int endToEndItems = 0;
+      int directItems = 0;
+      for (int round = 0; round < options.rounds(); round++) {
+        List<String> ids = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int i = 0; i < perRound; i++) {
+          ids.add(send(producer, "capacity-" + round + "-" + i));
+        }
+        producer.flush();
+        long roundNanos = results.await(ids, Duration.ofMinutes(30)) - start;
+        long roundDirectNanos = direct.time(perRound / options.batch());
+        endToEndNanos += roundNanos;
+        endToEndItems += perRound;
+        directNanos += roundDirectNanos;
+        directItems += perRound;
+        log.accept(String.format(Locale.ROOT, "round %d: end to end %.2f items/s, direct %.2f items/s", round + 1,
+            perRound * 1e9 / roundNanos, perRound * 1e9 / roundDirectNanos));
       }
-      producer.flush();
-      long end = results.await(ids, Duration.ofMinutes(30));
-      double endToEnd = options.tasks() * 1e9 / (end - start);
-      log.accept(String.format(Locale.ROOT, "end to end: %.2f items/s at batch %d", endToEnd, options.batch()));
-      // Measured second, in a process the end-to-end run has warmed up (the first minute of a
-      // fresh JVM runs the model several times slower here), so the ratio errs low, not high.
-      double direct = measureDirect();
-      log.accept(String.format(Locale.ROOT, "direct: %.2f items/s (end to end is %.3f of it)", direct, endToEnd / direct));
+      double endToEnd = endToEndItems * 1e9 / endToEndNanos;
+      double directRate = directItems * 1e9 / directNanos;
+      log.accept(String.format(Locale.ROOT, "end to end %.2f items/s, direct %.2f items/s at batch %d (ratio %.3f)",
+          endToEnd, directRate, options.batch(), endToEnd / directRate));
 
       List<LoadLatency> latencies = new ArrayList<>();
       for (double load : options.loads()) {
         latencies.add(measureLatency(producer, results, load, load * endToEnd));
       }
-      return new Report(options.batch(), direct, endToEnd, latencies);
+      return new Report(options.batch(), directRate, endToEnd, latencies);
     }
   }
 
@@ -186,31 +205,38 @@ public final class WorkerBenchmark {
   }
 
   /**
-   * Loads, warms up and times the model on one dedicated thread, the way the worker's executor
-   * thread owns its model, so both figures come from the same kind of thread.
+   * The same model called directly, owned by one dedicated thread the way the worker's executor
+   * thread owns its model, so both figures come from the same kind of thread. Loaded and warmed up
+   * (with untimed batches, as the worker gets warm-up tasks) before anything is timed.
    */
-  private double measureDirect() throws InterruptedException, ExecutionException {
-    FutureTask<Double> direct =
-        new FutureTask<>(() -> {
-          TaskModel<?> model = factory.load(options.kind(), options.source(), Device.cpu(), false, Settings.empty());
-          try {
-            model.warmUp(options.batch());
-            return measureDirect(model);
-          } finally {
-            model.close();
-          }
-        });
-    new Thread(direct, "mmstream-bench-direct").start();
-    return direct.get();
-  }
+  private final class DirectRunner implements AutoCloseable {
+    private final ExecutorService thread =
+        Executors.newSingleThreadExecutor(r -> new Thread(r, "mmstream-bench-direct"));
+    private final TaskModel<?> model;
 
-  private <P> double measureDirect(TaskModel<P> model) throws TaskRejectedException {
-    // Untimed batches first, as the worker gets its warm-up tasks.
-    runDirect(model, WARM_UP_BATCHES);
-    int batches = Math.max(1, options.tasks() / options.batch());
-    long start = System.nanoTime();
-    runDirect(model, batches);
-    return batches * options.batch() * 1e9 / (System.nanoTime() - start);
+    DirectRunner() throws InterruptedException, ExecutionException {
+      model = thread.submit(() -> {
+        TaskModel<?> loaded = factory.load(options.kind(), options.source(), Device.cpu(), false, Settings.empty());
+        loaded.warmUp(options.batch());
+        runDirect(loaded, WARM_UP_BATCHES);
+        return loaded;
+      }).get();
+    }
+
+    /** Nanoseconds to run {@code batches} batches of load + decode + preprocess + forward. */
+    long time(int batches) throws InterruptedException, ExecutionException {
+      return thread.submit(() -> {
+        long start = System.nanoTime();
+        runDirect(model, batches);
+        return System.nanoTime() - start;
+      }).get();
+    }
+
+    @Override
+    public void close() throws InterruptedException, ExecutionException {
+      thread.submit(model::close).get();
+      thread.shutdown();
+    }
   }
 
   private <P> void runDirect(TaskModel<P> model, int batches) throws TaskRejectedException {
