@@ -100,9 +100,10 @@ final class AppContract {
         return reads(app, dotted) ? Optional.of(dotted) : Optional.empty();
     }
 
-    /** Keys without a default and keys a deployment must set anyway. */
+    /** Keys without a default (secrets aside: they are optional) and keys a deployment must set anyway. */
     Set<String> requiredKeys(String app) {
-        Set<String> required = SETTINGS.get(app).values().stream().filter(s -> s.defaultValue() == null)
+        Set<String> required = SETTINGS.get(app).values().stream()
+                .filter(s -> s.defaultValue() == null && !s.secret())
                 .map(Setting::key).collect(Collectors.toSet());
         required.addAll(DEPLOYMENT_REQUIRED.get(app));
         return required;
