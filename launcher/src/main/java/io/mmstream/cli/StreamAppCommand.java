@@ -42,8 +42,8 @@ public final class StreamAppCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The stream app with its metrics registry and health endpoints; also used by the demo. */
-  static final class RunningStreamApp implements AutoCloseable {
+  /** The stream app with its metrics registry and health endpoints; also used by the demo and the scrape test. */
+  public static final class RunningStreamApp implements AutoCloseable {
     private final StreamApp app;
     private final PrometheusMeterRegistry registry;
     private final KafkaStreamsMetrics streamsMetrics;
@@ -57,10 +57,10 @@ public final class StreamAppCommand implements Callable<Integer> {
       this.health = health;
     }
 
-    static RunningStreamApp start(Settings settings) {
+    public static RunningStreamApp start(Settings settings) {
       PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       new JvmMemoryMetrics().bindTo(registry);
-      StreamApp app = StreamApp.start(settings);
+      StreamApp app = StreamApp.start(settings, registry);
       KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(app.streams());
       streamsMetrics.bindTo(registry);
       int port = settings.get(StreamSettings.HTTP_PORT);
@@ -73,12 +73,17 @@ public final class StreamAppCommand implements Callable<Integer> {
       return new RunningStreamApp(app, registry, streamsMetrics, health);
     }
 
-    StreamApp app() {
+    public StreamApp app() {
       return app;
     }
 
     PrometheusMeterRegistry registry() {
       return registry;
+    }
+
+    /** Port of /metrics and /health/*, or -1 when the HTTP server is off. */
+    public int httpPort() {
+      return health == null ? -1 : health.port();
     }
 
     @Override

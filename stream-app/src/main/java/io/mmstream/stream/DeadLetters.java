@@ -14,13 +14,16 @@ final class DeadLetters {
   static final String STAGE_JOIN = "join";
 
   private final String application;
+  private final StreamMetrics metrics;
 
-  DeadLetters(String application) {
+  DeadLetters(String application, StreamMetrics metrics) {
     this.application = application;
+    this.metrics = metrics;
   }
 
   DeadLetter of(ProcessorContext<?, ?> context, Record<byte[], byte[]> original, String stage, String reasonCode,
       String message, String eventId, String tenant, String taskId) {
+    metrics.recordDeadLetter(stage, reasonCode);
     DeadLetter.Builder b = DeadLetter.newBuilder()
         .setStage(stage)
         .setReasonCode(reasonCode)

@@ -41,6 +41,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
   private final AvroSerde<TaskResult> resultSerde;
   private final ModerationPolicy moderation;
   private final DeadLetters deadLetters;
+  private final StreamMetrics metrics;
   private final long deadlineMs;
   private final long checkIntervalMs;
   private final boolean repostEnabled;
@@ -52,12 +53,13 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
   private WindowStore<String, EnrichedImage> reposts;
 
   EnrichmentJoinProcessor(AvroSerde<AcceptedImage> acceptedSerde, AvroSerde<TaskResult> resultSerde,
-      ModerationPolicy moderation, DeadLetters deadLetters, long deadlineMs, long checkIntervalMs,
-      boolean repostEnabled, long repostRetentionMs) {
+      ModerationPolicy moderation, DeadLetters deadLetters, StreamMetrics metrics, long deadlineMs,
+      long checkIntervalMs, boolean repostEnabled, long repostRetentionMs) {
     this.acceptedSerde = acceptedSerde;
     this.resultSerde = resultSerde;
     this.moderation = moderation;
     this.deadLetters = deadLetters;
+    this.metrics = metrics;
     this.deadlineMs = deadlineMs;
     this.checkIntervalMs = checkIntervalMs;
     this.repostEnabled = repostEnabled;
@@ -220,6 +222,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     long now = context.currentSystemTimeMs();
     context.forward(new Record<String, SpecificRecord>(enriched.getEventId(), enriched, cause.timestamp()),
         EnrichmentTopology.ENRICHED_SINK);
+    metrics.recordEnriched(enriched);
     context.forward(new Record<String, SpecificRecord>(enriched.getEventId(),
         moderation.decide(enriched, Instant.ofEpochMilli(now)), cause.timestamp()), EnrichmentTopology.MODERATION_SINK);
   }

@@ -52,20 +52,28 @@ public final class EnrichmentTopology {
   private final LabelSets labelSets;
   private final ModerationPolicy moderation;
   private final AvroSerdes serdes;
+  private final StreamMetrics metrics;
 
+  /** A topology whose meters are kept in memory only (TopologyTestDriver tests). */
   public EnrichmentTopology(Settings settings, LabelSets labelSets, ModerationPolicy moderation, AvroSerdes serdes) {
+    this(settings, labelSets, moderation, serdes, StreamMetrics.unexposed());
+  }
+
+  public EnrichmentTopology(Settings settings, LabelSets labelSets, ModerationPolicy moderation, AvroSerdes serdes,
+      StreamMetrics metrics) {
     this.settings = settings;
     this.labelSets = labelSets;
     this.moderation = moderation;
     this.serdes = serdes;
+    this.metrics = metrics;
   }
 
   /** The topology with label sets, moderation policy and extra schemas read from the files the settings name. */
-  public static EnrichmentTopology from(Settings settings) {
+  public static EnrichmentTopology from(Settings settings, StreamMetrics metrics) {
     return new EnrichmentTopology(settings,
         LabelSets.loadOrEmpty(settings.get(StreamSettings.LABEL_SETS_PATH)),
         ModerationPolicy.loadOrNone(settings.get(StreamSettings.MODERATION_POLICY_PATH)),
-        new AvroSerdes(SchemaStore.withExtraDirectory(settings.get(SchemaSettings.EXTRA_PATH))));
+        new AvroSerdes(SchemaStore.withExtraDirectory(settings.get(SchemaSettings.EXTRA_PATH))), metrics);
   }
 
   static String taskSink(TaskType task) {
@@ -74,7 +82,7 @@ public final class EnrichmentTopology {
 
   public Topology build() {
     String application = settings.get(StreamSettings.APPLICATION_ID);
-    DeadLetters deadLetters = new DeadLetters(application);
+    DeadLetters deadLetters = new DeadLetters(application, metrics);
     ImageEventValidator validator = new ImageEventValidator(settings, labelSets);
     long deadlineMs = settings.get(StreamSettings.JOIN_DEADLINE_MS);
     long checkIntervalMs = settings.get(StreamSettings.JOIN_CHECK_INTERVAL_MS);
@@ -85,13 +93,13 @@ public final class EnrichmentTopology {
 
     Topology t = new Topology();
     t.addSource(IMAGES_SOURCE, raw, raw, Topics.IMAGES);
-    t.addProcessor(INGEST, () -> new ImageIngestProcessor(validator, serdes.imageEvent(), deadLetters), IMAGES_SOURCE);
+    t.addProcessor(INGEST, () -> new ImageIngestProcessor(validator, serdes.imageEvent(), deadLetters, metrics), IMAGES_SOURCE);
     t.addSink(ACCEPTED_SINK, Topics.IMAGES_ACCEPTED, keys, anyRecord(serdes.acceptedImage()), INGEST);
 
     t.addSource(ACCEPTED_SOURCE, raw, raw, Topics.IMAGES_ACCEPTED);
     t.addSource(RESULTS_SOURCE, raw, raw, Topics.RESULTS);
     t.addProcessor(JOIN, () -> new EnrichmentJoinProcessor(serdes.acceptedImage(), serdes.taskResult(), moderation,
-        deadLetters, deadlineMs, checkIntervalMs, repostEnabled, repostRetentionMs), ACCEPTED_SOURCE, RESULTS_SOURCE);
+        deadLetters, metrics, deadlineMs, checkIntervalMs, repostEnabled, repostRetentionMs), ACCEPTED_SOURCE, RESULTS_SOURCE);
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(),
         serdes.pendingEnrichment()), JOIN);
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEADLINE_STORE), Serdes.String(),

@@ -19,12 +19,15 @@ final class ImageIngestProcessor implements Processor<byte[], byte[], String, Sp
   private final ImageEventValidator validator;
   private final AvroSerde<ImageEvent> serde;
   private final DeadLetters deadLetters;
+  private final StreamMetrics metrics;
   private ProcessorContext<String, SpecificRecord> context;
 
-  ImageIngestProcessor(ImageEventValidator validator, AvroSerde<ImageEvent> serde, DeadLetters deadLetters) {
+  ImageIngestProcessor(ImageEventValidator validator, AvroSerde<ImageEvent> serde, DeadLetters deadLetters,
+      StreamMetrics metrics) {
     this.validator = validator;
     this.serde = serde;
     this.deadLetters = deadLetters;
+    this.metrics = metrics;
   }
 
   @Override
@@ -34,6 +37,7 @@ final class ImageIngestProcessor implements Processor<byte[], byte[], String, Sp
 
   @Override
   public void process(Record<byte[], byte[]> record) {
+    metrics.recordImage();
     ImageEvent event;
     try {
       event = serde.decode(record.value());

@@ -1,5 +1,7 @@
 package io.mmstream.stream;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.mmstream.config.KafkaClientConfig;
 import io.mmstream.config.KafkaSettings;
 import io.mmstream.config.Setting;
@@ -48,7 +50,13 @@ public final class StreamApp implements AutoCloseable {
     this.closeTimeout = closeTimeout;
   }
 
+  /** Starts the application with meters kept in memory only (embedded runs that expose no /metrics). */
   public static StreamApp start(Settings settings) {
+    return start(settings, new SimpleMeterRegistry());
+  }
+
+  /** Starts the application with its {@link StreamMetrics} registered in {@code registry}. */
+  public static StreamApp start(Settings settings, MeterRegistry registry) {
     try (Admin admin = Admin.create(KafkaClientConfig.admin(settings, "stream-admin"))) {
       if (settings.get(TopicSettings.AUTO_CREATE)) {
         List<String> created = TopicAdmin.ensureTopics(admin, settings);
@@ -58,7 +66,7 @@ public final class StreamApp implements AutoCloseable {
       }
       checkCoPartitioned(admin);
     }
-    KafkaStreams streams = new KafkaStreams(EnrichmentTopology.from(settings).build(), streamsProperties(settings));
+    KafkaStreams streams = new KafkaStreams(EnrichmentTopology.from(settings, new StreamMetrics(registry)).build(), streamsProperties(settings));
     streams.setUncaughtExceptionHandler(e -> {
       LOG.error("stream thread failed; replacing it (its task restarts from the last commit)", e);
       return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;

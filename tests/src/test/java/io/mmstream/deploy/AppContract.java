@@ -1,163 +1,135 @@
 package io.mmstream.deploy;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
+import io.mmstream.config.KafkaSettings;
+import io.mmstream.config.Setting;
+import io.mmstream.config.Settings;
+import io.mmstream.image.ImageSettings;
+import io.mmstream.stream.StreamApp;
+import io.mmstream.stream.StreamSettings;
+import io.mmstream.topic.Topics;
+import io.mmstream.worker.ModelKind;
+import io.mmstream.worker.WorkerSettings;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * What the mmstream apps read and expose, as the deployment and monitoring tests check deploy/k8s and monitoring/
- * against it: setting keys, HTTP endpoints, metric families and topics.
- *
- * <p>The lists come from three files beside this class (setting-keys.txt, metric-names.txt, topics.txt). This
- * class is the one place to change when the tests should read the apps' own settings registry, a /metrics scrape
- * of the running apps, or the apps' topics class instead.
+ * What the mmstream apps read and where they listen, taken from the apps' own declarations, as the deployment
+ * tests check deploy/k8s against it: setting keys ({@link StreamApp#SETTINGS}, {@link WorkerSettings#ALL}),
+ * topics ({@link Topics#ALL}), worker kinds ({@link ModelKind}) and the HTTP endpoints of the launcher's
+ * health server. The metric names that monitoring/ may use come from a scrape of the running apps instead
+ * ({@link MonitoringScrapeTest}).
  */
 final class AppContract {
 
     static final String STREAM_APP = "stream-app";
     static final String WORKER = "worker";
     static final Set<String> APPS = Set.of(STREAM_APP, WORKER);
-    static final Set<String> WORKER_KINDS = Set.of("clip", "caption", "vqa");
+    /** Kinds deployed on Kubernetes; instruct shares vqa's topic and needs a GPU-sized model, so it has no base Deployment. */
+    static final Set<String> WORKER_KINDS = Set.of(ModelKind.CLIP.id(), ModelKind.CAPTION.id(), ModelKind.VQA.id());
 
     static final String LIVENESS_PATH = "/health/live";
     static final String READINESS_PATH = "/health/ready";
     static final String METRICS_PATH = "/metrics";
     static final String SETTINGS_DIR = "/etc/mmstream";
     static final String SETTINGS_FILE_NAME = "mmstream.properties";
+    static final String SETTINGS_FILE = SETTINGS_DIR + "/" + SETTINGS_FILE_NAME;
+    static final String CONFIG_OPTION = "--config";
     static final String ENV_PREFIX = "MMSTREAM_";
+    /** Kafka client keys under these prefixes are passed through to the clients without a declaration. */
+    static final List<String> PASS_THROUGH_PREFIXES = List.of("kafka.sasl.", "kafka.ssl.");
 
-    static final String HTTP_PORT_KEY = "mmstream.http.port";
-    static final String BOOTSTRAP_KEY = "mmstream.kafka.bootstrap-servers";
-    static final String MAX_INLINE_IMAGE_KEY = "mmstream.image.max-inline-bytes";
-    static final String WORKER_KIND_KEY = "mmstream.worker.kind";
-    static final String WORKER_GROUP_KEY = "mmstream.worker.group-id";
-    static final String WORKER_MODEL_DIR_KEY = "mmstream.worker.model-dir";
-    static final String WORKER_DEVICE_KEY = "mmstream.worker.device";
+    static final String BOOTSTRAP_KEY = KafkaSettings.BOOTSTRAP_SERVERS.key();
+    static final String MAX_INLINE_IMAGE_KEY = ImageSettings.MAX_INLINE_BYTES.key();
+    static final String MAX_MESSAGE_BYTES_KEY = KafkaSettings.MAX_MESSAGE_BYTES.key();
+    static final String WORKER_KIND_KEY = WorkerSettings.KIND.key();
+    static final String WORKER_GROUP_KEY = WorkerSettings.GROUP_ID.key();
+    static final String WORKER_MODEL_DIR_KEY = WorkerSettings.MODEL_DIR.key();
+    static final String WORKER_DEVICE_KEY = WorkerSettings.DEVICE.key();
 
     /** Labels that Prometheus's Kubernetes scrape config adds to every series it scrapes. */
     static final Set<String> SCRAPE_TARGET_LABELS = Set.of("job", "instance", "namespace", "pod");
 
-    record Setting(String key, String app, boolean required, Optional<String> defaultValue) {}
+    /** Each app's settings by key. */
+    private static final Map<String, Map<String, Setting<?>>> SETTINGS = Map.of(
+            STREAM_APP, byKey(StreamApp.SETTINGS),
+            WORKER, byKey(WorkerSettings.ALL));
 
-    record MetricFamily(String name, String type, Set<String> labels, String exposedBy) {
-        /** Series names a scrape shows for this family, each with the labels it carries. */
-        Map<String, Set<String>> series() {
-            if (!type.equals("histogram")) {
-                return Map.of(name, labels);
-            }
-            Set<String> bucketLabels = new LinkedHashSet<>(labels);
-            bucketLabels.add("le");
-            return Map.of(name + "_bucket", bucketLabels, name + "_sum", labels, name + "_count", labels);
-        }
-    }
+    /**
+     * Keys a deployment must set although the app has a default: the default bootstrap server is localhost, and
+     * a worker needs its model directory (the alternative, a random-weight preset, is for benchmarks only).
+     */
+    private static final Map<String, Set<String>> DEPLOYMENT_REQUIRED = Map.of(
+            STREAM_APP, Set.of(BOOTSTRAP_KEY),
+            WORKER, Set.of(BOOTSTRAP_KEY, WORKER_KIND_KEY, WORKER_MODEL_DIR_KEY));
+
+    /** Topics whose records may carry an inline image. */
+    private static final Set<String> IMAGE_TOPICS = Set.of(Topics.IMAGES, Topics.IMAGES_ACCEPTED, Topics.TASKS_TAG,
+            Topics.TASKS_CAPTION, Topics.TASKS_VQA, Topics.DLQ);
 
     record Topic(String name, boolean carriesImage, Optional<String> workerKind) {}
 
-    private final List<Setting> settings;
-    private final Map<String, MetricFamily> metricFamilies;
-    private final List<Topic> topics;
-
-    private AppContract(List<Setting> settings, Map<String, MetricFamily> metricFamilies, List<Topic> topics) {
-        this.settings = settings;
-        this.metricFamilies = metricFamilies;
-        this.topics = topics;
-    }
+    private AppContract() {}
 
     static AppContract load() {
-        List<Setting> settings = rows("setting-keys.txt", 4).stream()
-                .map(r -> new Setting(r[0], app(r[1]), required(r[2]), dash(r[3])))
-                .toList();
-        Map<String, MetricFamily> families = new LinkedHashMap<>();
-        for (String[] r : rows("metric-names.txt", 4)) {
-            Set<String> labels = dash(r[2]).map(l -> Set.of(l.split(","))).orElse(Set.of());
-            families.put(r[0], new MetricFamily(r[0], r[1], labels, r[3]));
+        return new AppContract();
+    }
+
+    /** The setting of {@code app} that {@code key} names, if the app declares it. */
+    Optional<Setting<?>> setting(String app, String key) {
+        return Optional.ofNullable(SETTINGS.get(app).get(key));
+    }
+
+    /** Whether {@code app} reads {@code key}: a declared setting or a passed-through Kafka client key. */
+    boolean reads(String app, String key) {
+        return SETTINGS.get(app).containsKey(key) || PASS_THROUGH_PREFIXES.stream().anyMatch(key::startsWith);
+    }
+
+    /** The key an MMSTREAM_* variable sets for {@code app}, the way {@link Settings} maps it back. */
+    Optional<String> keyOfEnv(String app, String envName) {
+        String name = envName.endsWith("_FILE") ? envName.substring(0, envName.length() - "_FILE".length()) : envName;
+        Optional<String> declared = SETTINGS.get(app).keySet().stream()
+                .filter(k -> Settings.envName(k).equals(name)).findFirst();
+        if (declared.isPresent()) {
+            return declared;
         }
-        List<Topic> topics = rows("topics.txt", 3).stream()
-                .map(r -> new Topic(r[0], r[1].equals("inline-image"), dash(r[2])))
-                .toList();
-        return new AppContract(settings, families, topics);
+        String dotted = name.substring(ENV_PREFIX.length()).toLowerCase(java.util.Locale.ROOT).replace('_', '.');
+        return reads(app, dotted) ? Optional.of(dotted) : Optional.empty();
     }
 
-    Set<String> keys(String app) {
-        return settings.stream().filter(s -> s.app().equals(app)).map(Setting::key).collect(Collectors.toSet());
-    }
-
+    /** Keys without a default (secrets aside: they are optional) and keys a deployment must set anyway. */
     Set<String> requiredKeys(String app) {
-        return settings.stream().filter(s -> s.app().equals(app) && s.required()).map(Setting::key)
-                .collect(Collectors.toSet());
+        Set<String> required = SETTINGS.get(app).values().stream()
+                .filter(s -> s.defaultValue() == null && !s.secret())
+                .map(Setting::key).collect(Collectors.toSet());
+        required.addAll(DEPLOYMENT_REQUIRED.get(app));
+        return required;
     }
 
     Optional<String> defaultValue(String app, String key) {
-        return settings.stream().filter(s -> s.app().equals(app) && s.key().equals(key)).findFirst()
-                .flatMap(Setting::defaultValue);
+        return setting(app, key).filter(s -> s.defaultValue() != null).map(Setting::defaultText);
     }
 
-    /** The environment variable that overrides a key: the key upper-cased, dots and dashes to underscores. */
-    static String envName(String key) {
-        return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
-    }
-
-    /** Every series name the apps and exporters expose, with the labels each carries. */
-    Map<String, Set<String>> exposedSeries() {
-        Map<String, Set<String>> series = new LinkedHashMap<>();
-        metricFamilies.values().forEach(f -> series.putAll(f.series()));
-        return series;
+    /** The key of the port that serves /metrics and /health/* in {@code app}. */
+    static String httpPortKey(String app) {
+        return app.equals(STREAM_APP) ? StreamSettings.HTTP_PORT.key() : WorkerSettings.HTTP_PORT.key();
     }
 
     List<Topic> topics() {
-        return topics;
+        return Topics.ALL.stream().map(name -> new Topic(name, IMAGE_TOPICS.contains(name),
+                Arrays.stream(ModelKind.values()).filter(k -> WORKER_KINDS.contains(k.id()))
+                        .filter(k -> k.taskTopic().equals(name)).map(ModelKind::id).findFirst()))
+                .toList();
     }
 
     Optional<Topic> inputTopicOf(String workerKind) {
-        return topics.stream().filter(t -> t.workerKind().equals(Optional.of(workerKind))).findFirst();
+        return topics().stream().filter(t -> t.workerKind().equals(Optional.of(workerKind))).findFirst();
     }
 
-    private static List<String[]> rows(String resource, int columns) {
-        try (InputStream in = AppContract.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IllegalStateException("missing test resource " + resource);
-            }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
-                    .map(String::strip)
-                    .filter(l -> !l.isEmpty() && !l.startsWith("#"))
-                    .map(l -> {
-                        String[] r = l.split("\\s+");
-                        if (r.length != columns) {
-                            throw new IllegalStateException(resource + ": expected " + columns + " columns in: " + l);
-                        }
-                        return r;
-                    })
-                    .toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static String app(String name) {
-        if (!APPS.contains(name)) {
-            throw new IllegalStateException("unknown app " + name + ", expected one of " + APPS);
-        }
-        return name;
-    }
-
-    private static boolean required(String need) {
-        return switch (need) {
-            case "required" -> true;
-            case "optional" -> false;
-            default -> throw new IllegalStateException("need must be required or optional: " + need);
-        };
-    }
-
-    private static Optional<String> dash(String value) {
-        return value.equals("-") ? Optional.empty() : Optional.of(value);
+    private static Map<String, Setting<?>> byKey(List<Setting<?>> settings) {
+        return settings.stream().collect(Collectors.toUnmodifiableMap(Setting::key, s -> s, (a, b) -> a));
     }
 }

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
+import io.mmstream.topic.TopicSettings;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -60,6 +61,10 @@ class KafkaWiringTest {
                 .filter(p -> p.app().equals(AppContract.STREAM_APP))
                 .map(p -> Long.parseLong(p.require(AppContract.MAX_INLINE_IMAGE_KEY)))
                 .findFirst().orElseThrow();
+        int streamsReplication = DeploymentContractTest.pods(kustomization).stream()
+                .filter(p -> p.app().equals(AppContract.STREAM_APP))
+                .map(p -> Integer.parseInt(p.require(TopicSettings.REPLICATION_FACTOR.key())))
+                .findFirst().orElseThrow();
         Map<String, JsonNode> topics = topics(manifests);
         for (AppContract.Topic topic : CONTRACT.topics()) {
             JsonNode spec = topics.get(topic.name()).path("spec");
@@ -68,6 +73,9 @@ class KafkaWiringTest {
                 assertThat(maxMessageBytes).as(kustomization + ": " + topic.name() + " max.message.bytes")
                         .isGreaterThanOrEqualTo(maxInline + RECORD_ENVELOPE_BYTES);
             }
+            assertThat(spec.path("replicas").asInt()).as(kustomization + ": " + topic.name()
+                    + " replicas: Kafka Streams creates its internal topics with the stream app's replication factor")
+                    .isGreaterThanOrEqualTo(streamsReplication);
             assertThat(spec.path("config").path("min.insync.replicas").asInt())
                     .as(kustomization + ": " + topic.name() + " min.insync.replicas")
                     .isBetween(1, spec.path("replicas").asInt());
@@ -124,7 +132,7 @@ class KafkaWiringTest {
             assertThat(selecting.stream().flatMap(p -> Optional.ofNullable(p.getSpec().getEgress()).orElse(List.of())
                             .stream()).flatMap(r -> r.getPorts().stream()).map(NetworkPolicyPort::getPort))
                     .as(what + ": egress to the broker port").contains(new IntOrString(brokerPort));
-            int httpPort = Integer.parseInt(pod.require(AppContract.HTTP_PORT_KEY));
+            int httpPort = Integer.parseInt(pod.require(AppContract.httpPortKey(pod.app())));
             assertThat(selecting.stream().flatMap(p -> Optional.ofNullable(p.getSpec().getIngress())
                             .orElse(List.of()).stream()).flatMap(r -> r.getPorts().stream())
                     .map(NetworkPolicyPort::getPort).map(port -> port.getIntVal() != null ? port.getIntVal()

@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.mmstream.topic.Topics;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -74,7 +75,7 @@ class KustomizeRenderTest {
                 .containsExactlyInAnyOrderElementsOf(apps.stream().map(a -> a + "-metrics").toList());
         assertThat(manifests.all(ConfigMap.class)).hasSize(apps.size());
         assertThat(manifests.all(NetworkPolicy.class)).isNotEmpty();
-        assertThat(manifests.custom("KafkaTopic")).hasSize(8);
+        assertThat(manifests.custom("KafkaTopic")).hasSize(Topics.ALL.size());
     }
 
     @ParameterizedTest

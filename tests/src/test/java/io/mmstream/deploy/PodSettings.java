@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.mmstream.worker.WorkerSettings;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.UncheckedIOException;
@@ -18,8 +19,9 @@ import java.util.Properties;
 import java.util.Set;
 
 /**
- * The settings that the app in one rendered Deployment starts with, resolved the way the app resolves them:
- * an MMSTREAM_&lt;KEY&gt; environment variable over the mounted mmstream.properties over the built-in default.
+ * The settings that the app in one rendered Deployment starts with, resolved the way the launcher resolves them:
+ * a command-line option ({@code --kind}, {@code --model}, {@code --bootstrap-servers}) over an MMSTREAM_&lt;KEY&gt;
+ * environment variable over the properties file named by {@code --config} over the built-in default.
  */
 final class PodSettings {
 
@@ -29,16 +31,28 @@ final class PodSettings {
     private final Properties file;
     private final Map<String, String> envOverrides;
     private final List<String> unknownEnvNames;
+    private final Map<String, String> optionOverrides;
     private final AppContract contract;
 
+    /** Command-line options of the launcher's stream-app and worker commands that set a key. */
+    private static final Map<String, Map<String, String>> OPTION_KEYS = Map.of(
+            AppContract.STREAM_APP, Map.of("--bootstrap-servers", AppContract.BOOTSTRAP_KEY,
+                    "-b", AppContract.BOOTSTRAP_KEY),
+            AppContract.WORKER, Map.of("--kind", AppContract.WORKER_KIND_KEY,
+                    "--model", AppContract.WORKER_MODEL_DIR_KEY,
+                    "--preset", WorkerSettings.MODEL_PRESET.key(),
+                    "--bootstrap-servers", AppContract.BOOTSTRAP_KEY));
+
     private PodSettings(Deployment deployment, Container container, String app, Properties file,
-            Map<String, String> envOverrides, List<String> unknownEnvNames, AppContract contract) {
+            Map<String, String> envOverrides, List<String> unknownEnvNames, Map<String, String> optionOverrides,
+            AppContract contract) {
         this.deployment = deployment;
         this.container = container;
         this.app = app;
         this.file = file;
         this.envOverrides = envOverrides;
         this.unknownEnvNames = unknownEnvNames;
+        this.optionOverrides = optionOverrides;
         this.contract = contract;
     }
 
@@ -54,6 +68,27 @@ final class PodSettings {
         }
         Container container = appContainers.get(0);
         String app = container.getArgs().get(0);
+        Map<String, String> options = new LinkedHashMap<>();
+        List<String> args = container.getArgs();
+        if (args.size() % 2 != 1) {
+            throw new AssertionError(name + ": expected the command followed by option/value pairs: " + args);
+        }
+        for (int i = 1; i < args.size(); i += 2) {
+            options.put(args.get(i), args.get(i + 1));
+        }
+        String configFile = options.remove(AppContract.CONFIG_OPTION);
+        if (!AppContract.SETTINGS_FILE.equals(configFile)) {
+            throw new AssertionError(name + ": the app reads its properties only from --config; expected "
+                    + AppContract.CONFIG_OPTION + " " + AppContract.SETTINGS_FILE + " in " + args);
+        }
+        Map<String, String> optionOverrides = new LinkedHashMap<>();
+        for (Map.Entry<String, String> option : options.entrySet()) {
+            String key = OPTION_KEYS.get(app).get(option.getKey());
+            if (key == null) {
+                throw new AssertionError(name + ": " + app + " has no option " + option.getKey());
+            }
+            optionOverrides.put(key, option.getValue());
+        }
 
         VolumeMount settingsMount = container.getVolumeMounts().stream()
                 .filter(m -> m.getMountPath().equals(AppContract.SETTINGS_DIR)).findFirst()
@@ -79,19 +114,19 @@ final class PodSettings {
 
         Map<String, String> envOverrides = new LinkedHashMap<>();
         List<String> unknownEnvNames = new ArrayList<>();
-        Set<String> keys = contract.keys(app);
         for (EnvVar env : Optional.ofNullable(container.getEnv()).orElse(List.of())) {
             if (!env.getName().startsWith(AppContract.ENV_PREFIX)) {
                 continue;
             }
-            Optional<String> key = keys.stream().filter(k -> AppContract.envName(k).equals(env.getName())).findFirst();
+            Optional<String> key = contract.keyOfEnv(app, env.getName());
             if (key.isPresent()) {
                 envOverrides.put(key.get(), env.getValue());
             } else {
                 unknownEnvNames.add(env.getName());
             }
         }
-        return new PodSettings(deployment, container, app, file, envOverrides, unknownEnvNames, contract);
+        return new PodSettings(deployment, container, app, file, envOverrides, unknownEnvNames, optionOverrides,
+                contract);
     }
 
     String deploymentName() {
@@ -120,12 +155,20 @@ final class PodSettings {
         return envOverrides.keySet();
     }
 
+    /** Keys that command-line options set. */
+    Set<String> optionKeys() {
+        return optionOverrides.keySet();
+    }
+
     /** MMSTREAM_* variables that name no setting of this app. */
     List<String> unknownEnvNames() {
         return unknownEnvNames;
     }
 
     Optional<String> effective(String key) {
+        if (optionOverrides.containsKey(key)) {
+            return Optional.of(optionOverrides.get(key));
+        }
         if (envOverrides.containsKey(key)) {
             return Optional.ofNullable(envOverrides.get(key));
         }
