@@ -1,7 +1,9 @@
 package io.mmstream.worker;
 
+import ai.djl.Device;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.mmstream.model.tensor.DeviceMemory;
 import io.mmstream.schema.ModelInfo;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -70,6 +72,10 @@ public final class WorkerMain implements AutoCloseable {
       }
       ModelInfo info = models.get(0).info();
       WorkerMetrics metrics = new WorkerMetrics(registry, settings.kind(), info.getName(), String.join(",", selection.names()));
+      for (int i = 0; i < selection.devices().size(); i++) {
+        Device device = selection.devices().get(i);
+        metrics.deviceMemory(selection.names().get(i), () -> DeviceMemory.usedBytes(device));
+      }
       TaskWorker<?> worker = newWorker(settings, models, selection.names(), imageLoader, metrics);
       worker.start();
       workerRef.value = worker;

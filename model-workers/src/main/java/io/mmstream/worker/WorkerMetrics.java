@@ -109,6 +109,16 @@ public final class WorkerMetrics {
     return registry;
   }
 
+  /** Memory in use on one device (for the dashboard's device-memory panel). */
+  public void deviceMemory(String device, Supplier<Number> usedBytes) {
+    Gauge.builder("mmstream.worker.device.memory.used", usedBytes)
+        .description("Memory in use on the device: GPU memory, or the process's resident memory on CPU")
+        .baseUnit("bytes")
+        .tags(processTags)
+        .tag("device", device)
+        .register(registry);
+  }
+
   /** Meters of one executor (one device). */
   public ExecutorMeters executor(String device) {
     Tags tags = processTags.and("device", device);

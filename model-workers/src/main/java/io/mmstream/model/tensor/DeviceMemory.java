@@ -31,6 +31,24 @@ public final class DeviceMemory {
     return availableHostBytes();
   }
 
+  /** Bytes in use on {@code device}: GPU memory as DJL reports it; on CPU this process's resident memory. */
+  public static long usedBytes(Device device) {
+    if (device.isGpu()) {
+      return CudaUtils.getGpuMemory(device).getUsed();
+    }
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // Not Linux: the JVM's own memory below.
+    }
+    Runtime rt = Runtime.getRuntime();
+    return rt.totalMemory() - rt.freeMemory();
+  }
+
   /**
    * Linux's MemAvailable (free memory plus reclaimable page cache); the JDK's free-memory figure
    * leaves the page cache out, which on a busy machine understates what a model can use.
