@@ -6,7 +6,6 @@ import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationResult;
 import io.mmstream.model.generation.SequenceGenerator;
 import io.mmstream.model.tensor.WeightStore;
-import io.mmstream.model.tensor.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -26,22 +25,16 @@ public final class BlipForConditionalGeneration implements AutoCloseable {
   private BlipForConditionalGeneration(BlipConfig config, WeightStore store) {
     this.config = config;
     this.store = store;
-    Weights w = new Weights(store);
-    this.vision = BlipVisionModel.load(w.sub("vision_model"), config.vision());
-    BlipTextConfig text = config.text();
-    this.decoder = BlipTextModel.load(w.sub("text_decoder").sub("bert"), text, text.encoderHiddenSize());
-    this.head = BlipLmHead.load(
-        w.sub("text_decoder").sub("cls").sub("predictions"), text, decoder.embeddings().wordEmbeddings());
-    store.requireAllUsed(BlipWeights.IGNORABLE_KEYS);
+    BlipModules modules = BlipModules.load(config, store, BlipConfig.Task.CAPTIONING);
+    this.vision = modules.vision;
+    this.decoder = modules.decoder;
+    this.head = modules.head;
   }
 
   /** Loads {@code config.json} and the safetensors of {@code modelDirectory}; tensors live in {@code manager}. */
   public static BlipForConditionalGeneration load(Path modelDirectory, NDManager manager) throws IOException {
-    BlipConfig config = BlipConfig.load(modelDirectory);
-    if (config.task() != BlipConfig.Task.CAPTIONING) {
-      throw new IOException(modelDirectory + ": a " + config.task().architecture() + " checkpoint, not a captioning one");
-    }
-    return fromStore(config, BlipWeights.open(modelDirectory, manager));
+    return BlipModules.open(
+        modelDirectory, manager, BlipConfig.Task.CAPTIONING, "captioning", BlipForConditionalGeneration::fromStore);
   }
 
   /** A model of {@code config}'s shapes with random weights (benchmarks). */
@@ -50,11 +43,7 @@ public final class BlipForConditionalGeneration implements AutoCloseable {
   }
 
   static BlipForConditionalGeneration fromStore(BlipConfig config, WeightStore store) {
-    try {
-      return new BlipForConditionalGeneration(config, store);
-    } catch (RuntimeException e) {
-      throw BlipWeights.closeOnFailure(store, e);
-    }
+    return BlipModules.build(config, store, BlipForConditionalGeneration::new);
   }
 
   public BlipConfig config() {

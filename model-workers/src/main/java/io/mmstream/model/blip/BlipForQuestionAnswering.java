@@ -6,7 +6,6 @@ import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationResult;
 import io.mmstream.model.generation.SequenceGenerator;
 import io.mmstream.model.tensor.WeightStore;
-import io.mmstream.model.tensor.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -33,24 +32,17 @@ public final class BlipForQuestionAnswering implements AutoCloseable {
   private BlipForQuestionAnswering(BlipConfig config, WeightStore store) {
     this.config = config;
     this.store = store;
-    Weights w = new Weights(store);
-    BlipTextConfig text = config.text();
-    this.vision = BlipVisionModel.load(w.sub("vision_model"), config.vision());
-    this.questionEncoder = BlipTextModel.load(w.sub("text_encoder"), text, text.encoderHiddenSize());
-    // The answer decoder reads question states, whose width is the text hidden size.
-    this.decoder = BlipTextModel.load(w.sub("text_decoder").sub("bert"), text, text.hiddenSize());
-    this.head = BlipLmHead.load(
-        w.sub("text_decoder").sub("cls").sub("predictions"), text, decoder.embeddings().wordEmbeddings());
-    store.requireAllUsed(BlipWeights.IGNORABLE_KEYS);
+    BlipModules modules = BlipModules.load(config, store, BlipConfig.Task.QUESTION_ANSWERING);
+    this.vision = modules.vision;
+    this.questionEncoder = modules.questionEncoder;
+    this.decoder = modules.decoder;
+    this.head = modules.head;
   }
 
   /** Loads {@code config.json} and the safetensors of {@code modelDirectory}; tensors live in {@code manager}. */
   public static BlipForQuestionAnswering load(Path modelDirectory, NDManager manager) throws IOException {
-    BlipConfig config = BlipConfig.load(modelDirectory);
-    if (config.task() != BlipConfig.Task.QUESTION_ANSWERING) {
-      throw new IOException(modelDirectory + ": a " + config.task().architecture() + " checkpoint, not a VQA one");
-    }
-    return fromStore(config, BlipWeights.open(modelDirectory, manager));
+    return BlipModules.open(
+        modelDirectory, manager, BlipConfig.Task.QUESTION_ANSWERING, "VQA", BlipForQuestionAnswering::fromStore);
   }
 
   /** A model of {@code config}'s shapes with random weights (benchmarks). */
@@ -59,11 +51,7 @@ public final class BlipForQuestionAnswering implements AutoCloseable {
   }
 
   static BlipForQuestionAnswering fromStore(BlipConfig config, WeightStore store) {
-    try {
-      return new BlipForQuestionAnswering(config, store);
-    } catch (RuntimeException e) {
-      throw BlipWeights.closeOnFailure(store, e);
-    }
+    return BlipModules.build(config, store, BlipForQuestionAnswering::new);
   }
 
   public BlipConfig config() {
