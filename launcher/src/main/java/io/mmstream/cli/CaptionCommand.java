@@ -1,7 +1,6 @@
 package io.mmstream.cli;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.blip.BlipCaptioner;
@@ -55,24 +54,18 @@ public final class CaptionCommand implements Callable<Integer> {
       BlipCaptioner.Options options = new BlipCaptioner.Options(
           prompt, BlipCliSupport.decoding(defaults.generation(), greedy, beams), maxNewTokens, true, logits);
       List<BlipCaptioner.Caption> captions = captioner.caption(pixels, options);
-      ObjectNode root = BlipCliSupport.JSON.createObjectNode();
-      ArrayNode results = root.putArray("results");
+      BlipCliSupport.Results results = new BlipCliSupport.Results();
       for (int i = 0; i < captions.size(); i++) {
         BlipCaptioner.Caption c = captions.get(i);
         if (!json) {
           System.out.println(images.get(i) + ": " + c.text());
           continue;
         }
-        ObjectNode r = results.addObject();
-        r.put("image", images.get(i).toString());
-        r.set("ids", BlipCliSupport.ids(c.ids()));
-        r.put("text", c.text());
-        if (c.stepLogits() != null) {
-          r.set("step_logits", BlipCliSupport.logits(c.stepLogits()));
-        }
+        ObjectNode r = results.add(images.get(i), null, null, c.ids(), c.text());
+        BlipCliSupport.putStepLogits(r, c.stepLogits());
       }
       if (json) {
-        System.out.println(BlipCliSupport.JSON.writeValueAsString(root));
+        results.print();
       }
     }
     return 0;

@@ -1,7 +1,6 @@
 package io.mmstream.cli;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.instructblip.InstructAnswer;
@@ -89,8 +88,7 @@ public final class InstructCommand implements Callable<Integer> {
       double[] yes = yesNo ? answerer.yesProbabilities(
           instructions.stream().map(i -> new InstructRequest(pixels, i)).toList())
           : null;
-      ObjectNode root = BlipCliSupport.JSON.createObjectNode();
-      ArrayNode results = root.putArray("results");
+      BlipCliSupport.Results results = new BlipCliSupport.Results();
       for (int i = 0; i < answers.size(); i++) {
         InstructAnswer a = answers.get(i);
         if (!json) {
@@ -98,20 +96,14 @@ public final class InstructCommand implements Callable<Integer> {
           System.out.println(a.instruction() + " -> " + a.text() + score);
           continue;
         }
-        ObjectNode r = results.addObject();
-        r.put("image", image.toString());
-        r.put("instruction", a.instruction());
-        r.set("ids", BlipCliSupport.ids(a.ids()));
-        r.put("text", a.text());
+        ObjectNode r = results.add(image, "instruction", a.instruction(), a.ids(), a.text());
         if (yes != null) {
           r.put("p_yes", yes[i]);
         }
-        if (a.stepLogits() != null) {
-          r.set("step_logits", BlipCliSupport.logits(a.stepLogits()));
-        }
+        BlipCliSupport.putStepLogits(r, a.stepLogits());
       }
       if (json) {
-        System.out.println(BlipCliSupport.JSON.writeValueAsString(root));
+        results.print();
       }
     }
     return 0;

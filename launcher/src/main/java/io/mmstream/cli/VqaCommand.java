@@ -58,22 +58,15 @@ public final class VqaCommand implements Callable<Integer> {
       BlipQuestionAnswerer.Options options = new BlipQuestionAnswerer.Options(
           BlipCliSupport.decoding(defaults.generation(), greedy, beams), maxNewTokens, topK, true, logits);
       List<BlipQuestionAnswerer.Answer> answers = answerer.answer(pixels, questions, candidates, options);
-      ObjectNode root = BlipCliSupport.JSON.createObjectNode();
-      ArrayNode results = root.putArray("results");
+      BlipCliSupport.Results results = new BlipCliSupport.Results();
       for (BlipQuestionAnswerer.Answer a : answers) {
         if (!json) {
           System.out.println(a.question() + " -> " + a.text()
               + (a.rankedAnswer() == null ? "" : "  [ranked: " + a.rankedAnswer() + "]"));
           continue;
         }
-        ObjectNode r = results.addObject();
-        r.put("image", image.toString());
-        r.put("question", a.question());
-        r.set("ids", BlipCliSupport.ids(a.ids()));
-        r.put("text", a.text());
-        if (a.stepLogits() != null) {
-          r.set("step_logits", BlipCliSupport.logits(a.stepLogits()));
-        }
+        ObjectNode r = results.add(image, "question", a.question(), a.ids(), a.text());
+        BlipCliSupport.putStepLogits(r, a.stepLogits());
         if (!a.candidates().isEmpty()) {
           ArrayNode list = r.putArray("candidates");
           for (BlipQuestionAnswerer.CandidateScore c : a.candidates()) {
@@ -87,7 +80,7 @@ public final class VqaCommand implements Callable<Integer> {
         }
       }
       if (json) {
-        System.out.println(BlipCliSupport.JSON.writeValueAsString(root));
+        results.print();
       }
     }
     return 0;
