@@ -15,25 +15,14 @@ import java.util.Arrays;
  * the ViT encodes the image once; the text decoder, cross-attending to all image tokens, continues
  * a prompt that starts with [DEC].
  */
-public final class BlipForConditionalGeneration implements AutoCloseable {
-  private final BlipConfig config;
-  private final WeightStore store;
-  private final BlipVisionModel vision;
-  private final BlipTextModel decoder;
-  private final BlipLmHead head;
-
+public final class BlipForConditionalGeneration extends BlipModel {
   private BlipForConditionalGeneration(BlipConfig config, WeightStore store) {
-    this.config = config;
-    this.store = store;
-    BlipModules modules = BlipModules.load(config, store, BlipConfig.Task.CAPTIONING);
-    this.vision = modules.vision;
-    this.decoder = modules.decoder;
-    this.head = modules.head;
+    super(config, store, BlipConfig.Task.CAPTIONING);
   }
 
   /** Loads {@code config.json} and the safetensors of {@code modelDirectory}; tensors live in {@code manager}. */
   public static BlipForConditionalGeneration load(Path modelDirectory, NDManager manager) throws IOException {
-    return BlipModules.open(
+    return BlipModel.open(
         modelDirectory, manager, BlipConfig.Task.CAPTIONING, "captioning", BlipForConditionalGeneration::fromStore);
   }
 
@@ -43,29 +32,11 @@ public final class BlipForConditionalGeneration implements AutoCloseable {
   }
 
   static BlipForConditionalGeneration fromStore(BlipConfig config, WeightStore store) {
-    return BlipModules.build(config, store, BlipForConditionalGeneration::new);
-  }
-
-  public BlipConfig config() {
-    return config;
-  }
-
-  /** The manager that holds the weights; per-call work belongs in its sub-managers. */
-  public NDManager manager() {
-    return store.manager();
-  }
-
-  public BlipVisionModel vision() {
-    return vision;
+    return BlipModel.build(config, store, BlipForConditionalGeneration::new);
   }
 
   public BlipTextModel decoder() {
     return decoder;
-  }
-
-  /** {@code pixelValues [B, 3, H, W]} to the image states the decoder reads. */
-  public NDArray encodeImages(NDArray pixelValues) {
-    return vision.forward(pixelValues);
   }
 
   /** Teacher-forced decoder states {@code [B, L, H]} for {@code ids [B, L]}. */
@@ -94,10 +65,5 @@ public final class BlipForConditionalGeneration implements AutoCloseable {
     try (BlipDecoderSession session = new BlipDecoderSession(decoder, head, imageStates, null, useKvCache)) {
       return SequenceGenerator.generate(session, prompts, generation, recordLogits);
     }
-  }
-
-  @Override
-  public void close() throws IOException {
-    store.close();
   }
 }

@@ -18,30 +18,17 @@ import java.util.stream.IntStream;
  * answer decoder starts from [DEC] and cross-attends to the question states. Answers are generated,
  * or a closed candidate set is ranked.
  */
-public final class BlipForQuestionAnswering implements AutoCloseable {
+public final class BlipForQuestionAnswering extends BlipModel {
   /** {@code label_smoothing} that the original's loss hard-codes; its rank scores include it. */
   public static final double RANK_LABEL_SMOOTHING = 0.1;
 
-  private final BlipConfig config;
-  private final WeightStore store;
-  private final BlipVisionModel vision;
-  private final BlipTextModel questionEncoder;
-  private final BlipTextModel decoder;
-  private final BlipLmHead head;
-
   private BlipForQuestionAnswering(BlipConfig config, WeightStore store) {
-    this.config = config;
-    this.store = store;
-    BlipModules modules = BlipModules.load(config, store, BlipConfig.Task.QUESTION_ANSWERING);
-    this.vision = modules.vision;
-    this.questionEncoder = modules.questionEncoder;
-    this.decoder = modules.decoder;
-    this.head = modules.head;
+    super(config, store, BlipConfig.Task.QUESTION_ANSWERING);
   }
 
   /** Loads {@code config.json} and the safetensors of {@code modelDirectory}; tensors live in {@code manager}. */
   public static BlipForQuestionAnswering load(Path modelDirectory, NDManager manager) throws IOException {
-    return BlipModules.open(
+    return BlipModel.open(
         modelDirectory, manager, BlipConfig.Task.QUESTION_ANSWERING, "VQA", BlipForQuestionAnswering::fromStore);
   }
 
@@ -51,24 +38,7 @@ public final class BlipForQuestionAnswering implements AutoCloseable {
   }
 
   static BlipForQuestionAnswering fromStore(BlipConfig config, WeightStore store) {
-    return BlipModules.build(config, store, BlipForQuestionAnswering::new);
-  }
-
-  public BlipConfig config() {
-    return config;
-  }
-
-  /** The manager that holds the weights; per-call work belongs in its sub-managers. */
-  public NDManager manager() {
-    return store.manager();
-  }
-
-  public BlipVisionModel vision() {
-    return vision;
-  }
-
-  public NDArray encodeImages(NDArray pixelValues) {
-    return vision.forward(pixelValues);
+    return BlipModel.build(config, store, BlipForQuestionAnswering::new);
   }
 
   /**
@@ -190,10 +160,5 @@ public final class BlipForQuestionAnswering implements AutoCloseable {
 
   private NDArray logitsAt(NDArray ids, NDArray mask, NDArray encoderStates, NDArray encoderMask) {
     return head.forward(decoder.decode(ids, mask, encoderStates, encoderMask));
-  }
-
-  @Override
-  public void close() throws IOException {
-    store.close();
   }
 }

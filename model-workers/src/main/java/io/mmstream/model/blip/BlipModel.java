@@ -1,5 +1,6 @@
 package io.mmstream.model.blip;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.mmstream.model.tensor.WeightStore;
 import io.mmstream.model.tensor.Weights;
@@ -8,17 +9,23 @@ import java.nio.file.Path;
 import java.util.function.BiFunction;
 
 /**
- * The modules a BLIP checkpoint of one task holds, and the load plumbing both heads share. Modules
- * load in checkpoint order (vision, question encoder, decoder, head), which random presets depend on.
+ * What both BLIP heads share: the modules a checkpoint of one task holds, the weights' lifetime and the
+ * load plumbing. Modules load in checkpoint order (vision, question encoder, decoder, head), which
+ * random presets depend on.
  */
-final class BlipModules {
+public abstract sealed class BlipModel implements AutoCloseable
+    permits BlipForConditionalGeneration, BlipForQuestionAnswering {
+  final BlipConfig config;
+  final WeightStore store;
   final BlipVisionModel vision;
   /** Present for {@link BlipConfig.Task#QUESTION_ANSWERING} only. */
   final BlipTextModel questionEncoder;
   final BlipTextModel decoder;
   final BlipLmHead head;
 
-  private BlipModules(BlipConfig config, WeightStore store, BlipConfig.Task task) {
+  BlipModel(BlipConfig config, WeightStore store, BlipConfig.Task task) {
+    this.config = config;
+    this.store = store;
     Weights w = new Weights(store);
     BlipTextConfig text = config.text();
     this.vision = BlipVisionModel.load(w.sub("vision_model"), config.vision());
@@ -34,8 +41,27 @@ final class BlipModules {
     store.requireAllUsed(BlipWeights.IGNORABLE_KEYS);
   }
 
-  static BlipModules load(BlipConfig config, WeightStore store, BlipConfig.Task task) {
-    return new BlipModules(config, store, task);
+  public BlipConfig config() {
+    return config;
+  }
+
+  /** The manager that holds the weights; per-call work belongs in its sub-managers. */
+  public NDManager manager() {
+    return store.manager();
+  }
+
+  public BlipVisionModel vision() {
+    return vision;
+  }
+
+  /** {@code pixelValues [B, 3, H, W]} to the image states {@code [B, S, C]} the text side reads. */
+  public NDArray encodeImages(NDArray pixelValues) {
+    return vision.forward(pixelValues);
+  }
+
+  @Override
+  public void close() throws IOException {
+    store.close();
   }
 
   /**
