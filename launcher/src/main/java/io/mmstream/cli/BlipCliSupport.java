@@ -9,12 +9,22 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
+import picocli.CommandLine.Option;
 
 /** What the {@code caption}, {@code vqa} and {@code instruct} commands share: image reading, decoding flags, JSON output. */
 final class BlipCliSupport {
   static final ObjectMapper JSON = new ObjectMapper();
 
   private BlipCliSupport() {}
+
+  /** The output options of the generating commands; a picocli mixin. */
+  static final class OutputOptions {
+    @Option(names = "--logits", description = "Include the full-vocabulary logits of every generated step.")
+    boolean logits;
+
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+  }
 
   static PixelImage readImage(Path file) throws IOException {
     BufferedImage image = ImageIO.read(file.toFile());

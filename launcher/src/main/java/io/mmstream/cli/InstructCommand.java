@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code bin/mmstream instruct}: answers instructions about an image with an InstructBLIP (Vicuna) checkpoint. */
@@ -63,11 +64,8 @@ public final class InstructCommand implements Callable<Integer> {
       description = "Use vision_config.layer_norm_eps for the final vision LayerNorm as HF does (default: 1e-5 as LAVIS).")
   boolean hfLnVisionEps;
 
-  @Option(names = "--logits", description = "Include the full-vocabulary logits of every generated step.")
-  boolean logits;
-
-  @Option(names = "--json", description = "Print one JSON object.")
-  boolean json;
+  @Mixin
+  BlipCliSupport.OutputOptions output;
 
   @Override
   public Integer call() throws Exception {
@@ -79,7 +77,7 @@ public final class InstructCommand implements Callable<Integer> {
         repetitionPenalty != null ? repetitionPenalty : greedy ? 1f : LAVIS.repetitionPenalty(),
         LAVIS.lengthPenalty(),
         !noKvCache,
-        logits);
+        output.logits);
     InstructBlipOptions options =
         hfLnVisionEps ? InstructBlipOptions.defaults().hfPostLayerNormEps() : InstructBlipOptions.defaults();
     try (NDManager manager = NDManager.newBaseManager();
@@ -91,7 +89,7 @@ public final class InstructCommand implements Callable<Integer> {
       BlipCliSupport.Results results = new BlipCliSupport.Results();
       for (int i = 0; i < answers.size(); i++) {
         InstructAnswer a = answers.get(i);
-        if (!json) {
+        if (!output.json) {
           String score = yes == null ? "" : String.format(Locale.ROOT, "  [P(yes) %.4f]", yes[i]);
           System.out.println(a.instruction() + " -> " + a.text() + score);
           continue;
@@ -102,7 +100,7 @@ public final class InstructCommand implements Callable<Integer> {
         }
         BlipCliSupport.putStepLogits(r, a.stepLogits());
       }
-      if (json) {
+      if (output.json) {
         results.print();
       }
     }
