@@ -1,7 +1,6 @@
 package io.mmstream.cli;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -11,12 +10,12 @@ import io.mmstream.model.blip.BlipConfig;
 import io.mmstream.model.blip.BlipForConditionalGeneration;
 import io.mmstream.model.blip.BlipForQuestionAnswering;
 import io.mmstream.model.generation.GenerationConfig;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -53,27 +52,15 @@ public final class BenchBlipCommand implements Callable<Integer> {
   @Option(names = "--iterations", defaultValue = "1", description = "Timed runs per variant (default: ${DEFAULT-VALUE}).")
   int iterations;
 
-  @Option(names = "--threads", defaultValue = "0",
-      description = "PyTorch intra-op threads; 0 keeps the engine's choice (one per core). On a busy shared machine 1 "
-          + "avoids stalls at every parallel op's barrier.")
-  int threads;
-
-  @Option(names = "--json", description = "End with one JSON object.")
-  boolean json;
+  @Mixin
+  BenchSupport.Options common;
 
   @Override
   public Integer call() throws Exception {
-    if (threads > 0) {
-      // Read once, when the engine starts: this command creates the first NDManager below.
-      System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
-    }
-    List<Device> devices = new ArrayList<>(List.of(Device.cpu()));
-    if (Engine.getInstance().getGpuCount() > 0) {
-      devices.add(Device.gpu());
-    }
+    List<Device> devices = BenchSupport.startEngine(common);
     ObjectNode root = BlipCliSupport.JSON.createObjectNode();
     root.put("device", String.join("+", devices.stream().map(Device::toString).toList()));
-    root.put("intra_op_threads", threads > 0 ? Integer.toString(threads) : "engine default");
+    root.put("intra_op_threads", common.threadsLabel());
     ArrayNode results = root.putArray("results");
     for (Device device : devices) {
       for (String preset : presets) {
@@ -86,7 +73,7 @@ public final class BenchBlipCommand implements Callable<Integer> {
         }
       }
     }
-    if (json) {
+    if (common.json) {
       System.out.println(BlipCliSupport.JSON.writeValueAsString(root));
     }
     return 0;
@@ -108,7 +95,7 @@ public final class BenchBlipCommand implements Callable<Integer> {
             }
             states = model.encodeImages(pixels);
           }
-          double encodeSeconds = seconds(start) / iterations;
+          double encodeSeconds = BenchSupport.seconds(start) / iterations;
           for (int beams : beamCounts) {
             for (boolean cache : new boolean[] {true, false}) {
               GenerationConfig config = fixedLength(model.config(), beams, length);
@@ -116,7 +103,7 @@ public final class BenchBlipCommand implements Callable<Integer> {
               for (int i = 0; i < iterations; i++) {
                 model.generate(states, CAPTION_PROMPT, config, cache, false);
               }
-              report(results, device, "caption", batch, beams, cache, encodeSeconds, seconds(t) / iterations);
+              report(results, device, "caption", batch, beams, cache, encodeSeconds, BenchSupport.seconds(t) / iterations);
             }
           }
         }
@@ -144,7 +131,7 @@ public final class BenchBlipCommand implements Callable<Integer> {
             states = model.encodeQuestions(ids, null, images);
             images.close();
           }
-          double encodeSeconds = seconds(start) / iterations;
+          double encodeSeconds = BenchSupport.seconds(start) / iterations;
           for (int beams : beamCounts) {
             for (boolean cache : new boolean[] {true, false}) {
               GenerationConfig config = fixedLength(model.config(), beams, 1 + newTokens);
@@ -152,7 +139,7 @@ public final class BenchBlipCommand implements Callable<Integer> {
               for (int i = 0; i < iterations; i++) {
                 model.answer(states, config, cache, false);
               }
-              report(results, device, "vqa", batch, beams, cache, encodeSeconds, seconds(t) / iterations);
+              report(results, device, "vqa", batch, beams, cache, encodeSeconds, BenchSupport.seconds(t) / iterations);
             }
           }
         }
@@ -184,9 +171,5 @@ public final class BenchBlipCommand implements Callable<Integer> {
     r.put("items_per_s", itemsPerSecond);
     r.put("encode_s", encodeSeconds);
     r.put("generate_s", generateSeconds);
-  }
-
-  private static double seconds(long startNanos) {
-    return (System.nanoTime() - startNanos) / 1e9;
   }
 }

@@ -1,7 +1,6 @@
 package io.mmstream.cli;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -12,12 +11,12 @@ import io.mmstream.model.blip.BlipVisionConfig;
 import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.instructblip.InstructBlipConfig;
 import io.mmstream.model.instructblip.InstructBlipForConditionalGeneration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -56,13 +55,8 @@ public final class BenchInstructCommand implements Callable<Integer> {
   @Option(names = "--iterations", defaultValue = "1", description = "Timed runs per part (default: ${DEFAULT-VALUE}).")
   int iterations;
 
-  @Option(names = "--threads", defaultValue = "0",
-      description = "PyTorch intra-op threads; 0 keeps the engine's choice (one per core). On a busy shared machine 1 "
-          + "avoids stalls at every parallel op's barrier.")
-  int threads;
-
-  @Option(names = "--json", description = "End with one JSON object.")
-  boolean json;
+  @Mixin
+  BenchSupport.Options common;
 
   @Override
   public Integer call() throws Exception {
@@ -72,19 +66,12 @@ public final class BenchInstructCommand implements Callable<Integer> {
     if (llmLayers < 1 || newTokens < 2 || batch < 1 || iterations < 1) {
       throw new IllegalArgumentException("need --llm-layers >= 1, --max-new-tokens >= 2, --batch >= 1, --iterations >= 1");
     }
-    if (threads > 0) {
-      // Read once, when the engine starts: this command creates the first NDManager below.
-      System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
-    }
-    List<Device> devices = new ArrayList<>(List.of(Device.cpu()));
-    if (Engine.getInstance().getGpuCount() > 0) {
-      devices.add(Device.gpu());
-    }
+    List<Device> devices = BenchSupport.startEngine(common);
     ObjectNode root = BlipCliSupport.JSON.createObjectNode();
     root.put("preset", preset);
     root.put("llm_layers", llmLayers);
     root.put("batch", batch);
-    root.put("intra_op_threads", threads > 0 ? Integer.toString(threads) : "engine default");
+    root.put("intra_op_threads", common.threadsLabel());
     ArrayNode results = root.putArray("results");
     for (Device device : devices) {
       // The released checkpoint is float16: GPUs compute in it, the CPU widens to float32.
@@ -92,7 +79,7 @@ public final class BenchInstructCommand implements Callable<Integer> {
       benchVisionAndQformer(device, type, results);
       benchLanguageModel(device, type, results);
     }
-    if (json) {
+    if (common.json) {
       System.out.println(BlipCliSupport.JSON.writeValueAsString(root));
     }
     return 0;
@@ -120,7 +107,7 @@ public final class BenchInstructCommand implements Callable<Integer> {
           NDArray prefix = model.visualPrefix(model.encodeImages(pixels), call.create(instruction), call.create(mask));
           prefix.toType(DataType.FLOAT32, false).sum().getFloat();
           if (i > 0) {
-            seconds += seconds(start);
+            seconds += BenchSupport.seconds(start);
           }
         }
       }
@@ -162,11 +149,11 @@ public final class BenchInstructCommand implements Callable<Integer> {
           NDArray mask = call.ones(new Shape(batch, promptTokens), DataType.INT64);
           long start = System.nanoTime();
           model.generate(prefix, prompt, mask, new GenerationConfig(1, 1, 1, 1f, 1f, eos, pad), true, false);
-          double prefill = seconds(start);
+          double prefill = BenchSupport.seconds(start);
           start = System.nanoTime();
           model.generate(prefix, prompt, mask, new GenerationConfig(newTokens, newTokens, 1, 1f, 1f, eos, pad), true,
               false);
-          double generate = seconds(start);
+          double generate = BenchSupport.seconds(start);
           if (i > 0) {
             prefillSeconds += prefill;
             generateSeconds += generate;
@@ -194,9 +181,5 @@ public final class BenchInstructCommand implements Callable<Integer> {
       r.put("decode_ms_per_step", decodeSecondsPerStep * 1e3);
       r.put("decode_tokens_per_s", decodePerSecond);
     }
-  }
-
-  private static double seconds(long startNanos) {
-    return (System.nanoTime() - startNanos) / 1e9;
   }
 }

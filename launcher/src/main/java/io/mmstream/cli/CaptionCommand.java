@@ -1,7 +1,6 @@
 package io.mmstream.cli;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.blip.BlipCaptioner;
@@ -10,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code bin/mmstream caption}: captions images with a Hugging Face BLIP captioning checkpoint. */
@@ -37,11 +37,8 @@ public final class CaptionCommand implements Callable<Integer> {
   @Option(names = "--max-new-tokens", description = "Cap on generated tokens (default: the original's max_length 30 incl. prompt).")
   int maxNewTokens;
 
-  @Option(names = "--logits", description = "Include the full-vocabulary logits of every generated step.")
-  boolean logits;
-
-  @Option(names = "--json", description = "Print one JSON object.")
-  boolean json;
+  @Mixin
+  BlipCliSupport.OutputOptions output;
 
   @Override
   public Integer call() throws Exception {
@@ -53,26 +50,20 @@ public final class CaptionCommand implements Callable<Integer> {
         BlipCaptioner captioner = BlipCaptioner.load(model, manager)) {
       BlipCaptioner.Options defaults = captioner.defaultOptions();
       BlipCaptioner.Options options = new BlipCaptioner.Options(
-          prompt, BlipCliSupport.decoding(defaults.generation(), greedy, beams), maxNewTokens, true, logits);
+          prompt, BlipCliSupport.decoding(defaults.generation(), greedy, beams), maxNewTokens, true, output.logits);
       List<BlipCaptioner.Caption> captions = captioner.caption(pixels, options);
-      ObjectNode root = BlipCliSupport.JSON.createObjectNode();
-      ArrayNode results = root.putArray("results");
+      BlipCliSupport.Results results = new BlipCliSupport.Results();
       for (int i = 0; i < captions.size(); i++) {
         BlipCaptioner.Caption c = captions.get(i);
-        if (!json) {
+        if (!output.json) {
           System.out.println(images.get(i) + ": " + c.text());
           continue;
         }
-        ObjectNode r = results.addObject();
-        r.put("image", images.get(i).toString());
-        r.set("ids", BlipCliSupport.ids(c.ids()));
-        r.put("text", c.text());
-        if (c.stepLogits() != null) {
-          r.set("step_logits", BlipCliSupport.logits(c.stepLogits()));
-        }
+        ObjectNode r = results.add(images.get(i), null, null, c.ids(), c.text());
+        BlipCliSupport.putStepLogits(r, c.stepLogits());
       }
-      if (json) {
-        System.out.println(BlipCliSupport.JSON.writeValueAsString(root));
+      if (output.json) {
+        results.print();
       }
     }
     return 0;

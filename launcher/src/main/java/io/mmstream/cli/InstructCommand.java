@@ -1,7 +1,6 @@
 package io.mmstream.cli;
 
 import ai.djl.ndarray.NDManager;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.instructblip.InstructAnswer;
@@ -14,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code bin/mmstream instruct}: answers instructions about an image with an InstructBLIP (Vicuna) checkpoint. */
@@ -64,11 +64,8 @@ public final class InstructCommand implements Callable<Integer> {
       description = "Use vision_config.layer_norm_eps for the final vision LayerNorm as HF does (default: 1e-5 as LAVIS).")
   boolean hfLnVisionEps;
 
-  @Option(names = "--logits", description = "Include the full-vocabulary logits of every generated step.")
-  boolean logits;
-
-  @Option(names = "--json", description = "Print one JSON object.")
-  boolean json;
+  @Mixin
+  BlipCliSupport.OutputOptions output;
 
   @Override
   public Integer call() throws Exception {
@@ -80,7 +77,7 @@ public final class InstructCommand implements Callable<Integer> {
         repetitionPenalty != null ? repetitionPenalty : greedy ? 1f : LAVIS.repetitionPenalty(),
         LAVIS.lengthPenalty(),
         !noKvCache,
-        logits);
+        output.logits);
     InstructBlipOptions options =
         hfLnVisionEps ? InstructBlipOptions.defaults().hfPostLayerNormEps() : InstructBlipOptions.defaults();
     try (NDManager manager = NDManager.newBaseManager();
@@ -89,29 +86,22 @@ public final class InstructCommand implements Callable<Integer> {
       double[] yes = yesNo ? answerer.yesProbabilities(
           instructions.stream().map(i -> new InstructRequest(pixels, i)).toList())
           : null;
-      ObjectNode root = BlipCliSupport.JSON.createObjectNode();
-      ArrayNode results = root.putArray("results");
+      BlipCliSupport.Results results = new BlipCliSupport.Results();
       for (int i = 0; i < answers.size(); i++) {
         InstructAnswer a = answers.get(i);
-        if (!json) {
+        if (!output.json) {
           String score = yes == null ? "" : String.format(Locale.ROOT, "  [P(yes) %.4f]", yes[i]);
           System.out.println(a.instruction() + " -> " + a.text() + score);
           continue;
         }
-        ObjectNode r = results.addObject();
-        r.put("image", image.toString());
-        r.put("instruction", a.instruction());
-        r.set("ids", BlipCliSupport.ids(a.ids()));
-        r.put("text", a.text());
+        ObjectNode r = results.add(image, "instruction", a.instruction(), a.ids(), a.text());
         if (yes != null) {
           r.put("p_yes", yes[i]);
         }
-        if (a.stepLogits() != null) {
-          r.set("step_logits", BlipCliSupport.logits(a.stepLogits()));
-        }
+        BlipCliSupport.putStepLogits(r, a.stepLogits());
       }
-      if (json) {
-        System.out.println(BlipCliSupport.JSON.writeValueAsString(root));
+      if (output.json) {
+        results.print();
       }
     }
     return 0;

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code bin/mmstream vqa}: answers questions about an image with a Hugging Face BLIP VQA checkpoint. */
@@ -43,11 +44,8 @@ public final class VqaCommand implements Callable<Integer> {
   @Option(names = "--max-new-tokens", description = "Cap on generated tokens (default: the original's max_length 10).")
   int maxNewTokens;
 
-  @Option(names = "--logits", description = "Include the full-vocabulary logits of every generated step.")
-  boolean logits;
-
-  @Option(names = "--json", description = "Print one JSON object.")
-  boolean json;
+  @Mixin
+  BlipCliSupport.OutputOptions output;
 
   @Override
   public Integer call() throws Exception {
@@ -56,24 +54,17 @@ public final class VqaCommand implements Callable<Integer> {
         BlipQuestionAnswerer answerer = BlipQuestionAnswerer.load(model, manager)) {
       BlipQuestionAnswerer.Options defaults = answerer.defaultOptions();
       BlipQuestionAnswerer.Options options = new BlipQuestionAnswerer.Options(
-          BlipCliSupport.decoding(defaults.generation(), greedy, beams), maxNewTokens, topK, true, logits);
+          BlipCliSupport.decoding(defaults.generation(), greedy, beams), maxNewTokens, topK, true, output.logits);
       List<BlipQuestionAnswerer.Answer> answers = answerer.answer(pixels, questions, candidates, options);
-      ObjectNode root = BlipCliSupport.JSON.createObjectNode();
-      ArrayNode results = root.putArray("results");
+      BlipCliSupport.Results results = new BlipCliSupport.Results();
       for (BlipQuestionAnswerer.Answer a : answers) {
-        if (!json) {
+        if (!output.json) {
           System.out.println(a.question() + " -> " + a.text()
               + (a.rankedAnswer() == null ? "" : "  [ranked: " + a.rankedAnswer() + "]"));
           continue;
         }
-        ObjectNode r = results.addObject();
-        r.put("image", image.toString());
-        r.put("question", a.question());
-        r.set("ids", BlipCliSupport.ids(a.ids()));
-        r.put("text", a.text());
-        if (a.stepLogits() != null) {
-          r.set("step_logits", BlipCliSupport.logits(a.stepLogits()));
-        }
+        ObjectNode r = results.add(image, "question", a.question(), a.ids(), a.text());
+        BlipCliSupport.putStepLogits(r, a.stepLogits());
         if (!a.candidates().isEmpty()) {
           ArrayNode list = r.putArray("candidates");
           for (BlipQuestionAnswerer.CandidateScore c : a.candidates()) {
@@ -86,8 +77,8 @@ public final class VqaCommand implements Callable<Integer> {
           r.put("ranked_answer", a.rankedAnswer());
         }
       }
-      if (json) {
-        System.out.println(BlipCliSupport.JSON.writeValueAsString(root));
+      if (output.json) {
+        results.print();
       }
     }
     return 0;

@@ -6,7 +6,6 @@ import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationResult;
 import io.mmstream.model.generation.SequenceGenerator;
 import io.mmstream.model.tensor.WeightStore;
-import io.mmstream.model.tensor.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -16,32 +15,15 @@ import java.util.Arrays;
  * the ViT encodes the image once; the text decoder, cross-attending to all image tokens, continues
  * a prompt that starts with [DEC].
  */
-public final class BlipForConditionalGeneration implements AutoCloseable {
-  private final BlipConfig config;
-  private final WeightStore store;
-  private final BlipVisionModel vision;
-  private final BlipTextModel decoder;
-  private final BlipLmHead head;
-
+public final class BlipForConditionalGeneration extends BlipModel {
   private BlipForConditionalGeneration(BlipConfig config, WeightStore store) {
-    this.config = config;
-    this.store = store;
-    Weights w = new Weights(store);
-    this.vision = BlipVisionModel.load(w.sub("vision_model"), config.vision());
-    BlipTextConfig text = config.text();
-    this.decoder = BlipTextModel.load(w.sub("text_decoder").sub("bert"), text, text.encoderHiddenSize());
-    this.head = BlipLmHead.load(
-        w.sub("text_decoder").sub("cls").sub("predictions"), text, decoder.embeddings().wordEmbeddings());
-    store.requireAllUsed(BlipWeights.IGNORABLE_KEYS);
+    super(config, store, BlipConfig.Task.CAPTIONING);
   }
 
   /** Loads {@code config.json} and the safetensors of {@code modelDirectory}; tensors live in {@code manager}. */
   public static BlipForConditionalGeneration load(Path modelDirectory, NDManager manager) throws IOException {
-    BlipConfig config = BlipConfig.load(modelDirectory);
-    if (config.task() != BlipConfig.Task.CAPTIONING) {
-      throw new IOException(modelDirectory + ": a " + config.task().architecture() + " checkpoint, not a captioning one");
-    }
-    return fromStore(config, BlipWeights.open(modelDirectory, manager));
+    return BlipModel.open(
+        modelDirectory, manager, BlipConfig.Task.CAPTIONING, "captioning", BlipForConditionalGeneration::fromStore);
   }
 
   /** A model of {@code config}'s shapes with random weights (benchmarks). */
@@ -50,33 +32,11 @@ public final class BlipForConditionalGeneration implements AutoCloseable {
   }
 
   static BlipForConditionalGeneration fromStore(BlipConfig config, WeightStore store) {
-    try {
-      return new BlipForConditionalGeneration(config, store);
-    } catch (RuntimeException e) {
-      throw BlipWeights.closeOnFailure(store, e);
-    }
-  }
-
-  public BlipConfig config() {
-    return config;
-  }
-
-  /** The manager that holds the weights; per-call work belongs in its sub-managers. */
-  public NDManager manager() {
-    return store.manager();
-  }
-
-  public BlipVisionModel vision() {
-    return vision;
+    return BlipModel.build(config, store, BlipForConditionalGeneration::new);
   }
 
   public BlipTextModel decoder() {
     return decoder;
-  }
-
-  /** {@code pixelValues [B, 3, H, W]} to the image states the decoder reads. */
-  public NDArray encodeImages(NDArray pixelValues) {
-    return vision.forward(pixelValues);
   }
 
   /** Teacher-forced decoder states {@code [B, L, H]} for {@code ids [B, L]}. */
@@ -105,10 +65,5 @@ public final class BlipForConditionalGeneration implements AutoCloseable {
     try (BlipDecoderSession session = new BlipDecoderSession(decoder, head, imageStates, null, useKvCache)) {
       return SequenceGenerator.generate(session, prompts, generation, recordLogits);
     }
-  }
-
-  @Override
-  public void close() throws IOException {
-    store.close();
   }
 }

@@ -6,7 +6,6 @@ import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationResult;
 import io.mmstream.model.generation.SequenceGenerator;
 import io.mmstream.model.tensor.WeightStore;
-import io.mmstream.model.tensor.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -19,38 +18,18 @@ import java.util.stream.IntStream;
  * answer decoder starts from [DEC] and cross-attends to the question states. Answers are generated,
  * or a closed candidate set is ranked.
  */
-public final class BlipForQuestionAnswering implements AutoCloseable {
+public final class BlipForQuestionAnswering extends BlipModel {
   /** {@code label_smoothing} that the original's loss hard-codes; its rank scores include it. */
   public static final double RANK_LABEL_SMOOTHING = 0.1;
 
-  private final BlipConfig config;
-  private final WeightStore store;
-  private final BlipVisionModel vision;
-  private final BlipTextModel questionEncoder;
-  private final BlipTextModel decoder;
-  private final BlipLmHead head;
-
   private BlipForQuestionAnswering(BlipConfig config, WeightStore store) {
-    this.config = config;
-    this.store = store;
-    Weights w = new Weights(store);
-    BlipTextConfig text = config.text();
-    this.vision = BlipVisionModel.load(w.sub("vision_model"), config.vision());
-    this.questionEncoder = BlipTextModel.load(w.sub("text_encoder"), text, text.encoderHiddenSize());
-    // The answer decoder reads question states, whose width is the text hidden size.
-    this.decoder = BlipTextModel.load(w.sub("text_decoder").sub("bert"), text, text.hiddenSize());
-    this.head = BlipLmHead.load(
-        w.sub("text_decoder").sub("cls").sub("predictions"), text, decoder.embeddings().wordEmbeddings());
-    store.requireAllUsed(BlipWeights.IGNORABLE_KEYS);
+    super(config, store, BlipConfig.Task.QUESTION_ANSWERING);
   }
 
   /** Loads {@code config.json} and the safetensors of {@code modelDirectory}; tensors live in {@code manager}. */
   public static BlipForQuestionAnswering load(Path modelDirectory, NDManager manager) throws IOException {
-    BlipConfig config = BlipConfig.load(modelDirectory);
-    if (config.task() != BlipConfig.Task.QUESTION_ANSWERING) {
-      throw new IOException(modelDirectory + ": a " + config.task().architecture() + " checkpoint, not a VQA one");
-    }
-    return fromStore(config, BlipWeights.open(modelDirectory, manager));
+    return BlipModel.open(
+        modelDirectory, manager, BlipConfig.Task.QUESTION_ANSWERING, "VQA", BlipForQuestionAnswering::fromStore);
   }
 
   /** A model of {@code config}'s shapes with random weights (benchmarks). */
@@ -59,28 +38,7 @@ public final class BlipForQuestionAnswering implements AutoCloseable {
   }
 
   static BlipForQuestionAnswering fromStore(BlipConfig config, WeightStore store) {
-    try {
-      return new BlipForQuestionAnswering(config, store);
-    } catch (RuntimeException e) {
-      throw BlipWeights.closeOnFailure(store, e);
-    }
-  }
-
-  public BlipConfig config() {
-    return config;
-  }
-
-  /** The manager that holds the weights; per-call work belongs in its sub-managers. */
-  public NDManager manager() {
-    return store.manager();
-  }
-
-  public BlipVisionModel vision() {
-    return vision;
-  }
-
-  public NDArray encodeImages(NDArray pixelValues) {
-    return vision.forward(pixelValues);
+    return BlipModel.build(config, store, BlipForQuestionAnswering::new);
   }
 
   /**
@@ -202,10 +160,5 @@ public final class BlipForQuestionAnswering implements AutoCloseable {
 
   private NDArray logitsAt(NDArray ids, NDArray mask, NDArray encoderStates, NDArray encoderMask) {
     return head.forward(decoder.decode(ids, mask, encoderStates, encoderMask));
-  }
-
-  @Override
-  public void close() throws IOException {
-    store.close();
   }
 }

@@ -19,7 +19,6 @@ import io.mmstream.worker.ModelSource;
 import io.mmstream.worker.TaskModel;
 import io.mmstream.worker.TaskRejectedException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,8 +54,7 @@ final class BlipCaptionModel implements TaskModel<BlipCaptionModel.Input> {
   }
 
   static BlipCaptionModel load(ModelSource source, Device device, Settings settings) throws IOException {
-    NDManager manager = NDManager.newBaseManager(device);
-    try {
+    return TaskModelSupport.loadWithManager(device, manager -> {
       BlipCaptioner captioner;
       if (source.directory() != null) {
         captioner = BlipCaptioner.load(source.directory(), manager);
@@ -67,10 +65,7 @@ final class BlipCaptionModel implements TaskModel<BlipCaptionModel.Input> {
             BlipImagePreprocessor.forVision(config.vision()));
       }
       return new BlipCaptionModel(manager, captioner, settings, ModelIdentity.of("blip-caption", source));
-    } catch (IOException | RuntimeException e) {
-      manager.close();
-      throw e;
-    }
+    });
   }
 
   private static BlipConfig preset(String name) {
@@ -114,23 +109,11 @@ final class BlipCaptionModel implements TaskModel<BlipCaptionModel.Input> {
   @Override
   public void warmUp(int maxBatchSize) {
     float[] blank = new float[3 * preprocessor.width() * preprocessor.height()];
-    for (int n : new int[] {1, maxBatchSize}) {
-      List<Input> batch = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        batch.add(new Input(blank, options.prompt()));
-      }
-      runBatch(batch);
-    }
+    TaskModelSupport.warmUp(this, maxBatchSize, () -> new Input(blank, options.prompt()));
   }
 
   @Override
   public void close() {
-    try {
-      captioner.close();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } finally {
-      manager.close();
-    }
+    TaskModelSupport.closeWithManager(captioner::close, manager);
   }
 }

@@ -15,13 +15,11 @@ import io.mmstream.schema.CandidateScore;
 import io.mmstream.schema.ModelInfo;
 import io.mmstream.schema.TaskOutputs;
 import io.mmstream.schema.TaskRequest;
-import io.mmstream.schema.VqaTask;
 import io.mmstream.worker.ModelSettings;
 import io.mmstream.worker.ModelSource;
 import io.mmstream.worker.TaskModel;
 import io.mmstream.worker.TaskRejectedException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -57,8 +55,7 @@ final class BlipVqaModel implements TaskModel<BlipVqaModel.Input> {
   }
 
   static BlipVqaModel load(ModelSource source, Device device, Settings settings) throws IOException {
-    NDManager manager = NDManager.newBaseManager(device);
-    try {
+    return TaskModelSupport.loadWithManager(device, manager -> {
       BlipQuestionAnswerer answerer;
       if (source.directory() != null) {
         answerer = BlipQuestionAnswerer.load(source.directory(), manager);
@@ -71,10 +68,7 @@ final class BlipVqaModel implements TaskModel<BlipVqaModel.Input> {
             BlipTokenizer.open(source.tokenizerFiles(), config.text()), BlipImagePreprocessor.forVision(config.vision()));
       }
       return new BlipVqaModel(manager, answerer, settings, ModelIdentity.of("blip-vqa", source));
-    } catch (IOException | RuntimeException e) {
-      manager.close();
-      throw e;
-    }
+    });
   }
 
   @Override
@@ -84,11 +78,8 @@ final class BlipVqaModel implements TaskModel<BlipVqaModel.Input> {
 
   @Override
   public Input prepare(TaskRequest request, PixelImage image) throws TaskRejectedException {
-    VqaTask task = request.getVqa();
-    if (task == null || task.getQuestions().isEmpty()) {
-      throw new TaskRejectedException("validate", "NO_QUESTIONS", "the VQA task has no questions");
-    }
-    return new Input(preprocessor.toChw(image), List.copyOf(task.getQuestions()), List.copyOf(task.getCandidates()));
+    List<String> questions = TaskModelSupport.requireQuestions(request);
+    return new Input(preprocessor.toChw(image), questions, List.copyOf(request.getVqa().getCandidates()));
   }
 
   @Override
@@ -116,23 +107,11 @@ final class BlipVqaModel implements TaskModel<BlipVqaModel.Input> {
   @Override
   public void warmUp(int maxBatchSize) {
     float[] blank = new float[3 * preprocessor.width() * preprocessor.height()];
-    for (int n : new int[] {1, maxBatchSize}) {
-      List<Input> batch = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        batch.add(new Input(blank, List.of("is this a test?"), List.of()));
-      }
-      runBatch(batch);
-    }
+    TaskModelSupport.warmUp(this, maxBatchSize, () -> new Input(blank, List.of("is this a test?"), List.of()));
   }
 
   @Override
   public void close() {
-    try {
-      answerer.close();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } finally {
-      manager.close();
-    }
+    TaskModelSupport.closeWithManager(answerer::close, manager);
   }
 }

@@ -121,13 +121,7 @@ final class ClipTagModel implements TaskModel<ClipTagModel.Input> {
   public void warmUp(int maxBatchSize) {
     int size = preprocessor.size();
     LabelSet set = new LabelSet(SET_NAME, List.of("warm-up"), LabelSets.DEFAULT_TEMPLATES);
-    for (int n : new int[] {1, maxBatchSize}) {
-      List<Input> batch = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        batch.add(new Input(new float[3 * size * size], set, 1));
-      }
-      runBatch(batch);
-    }
+    TaskModelSupport.warmUp(this, maxBatchSize, () -> new Input(new float[3 * size * size], set, 1));
   }
 
   @Override

@@ -13,13 +13,11 @@ import io.mmstream.schema.Answer;
 import io.mmstream.schema.ModelInfo;
 import io.mmstream.schema.TaskOutputs;
 import io.mmstream.schema.TaskRequest;
-import io.mmstream.schema.VqaTask;
 import io.mmstream.worker.ModelSettings;
 import io.mmstream.worker.ModelSource;
 import io.mmstream.worker.TaskModel;
 import io.mmstream.worker.TaskRejectedException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -57,14 +55,10 @@ final class InstructVqaModel implements TaskModel<InstructVqaModel.Input> {
     if (source.directory() == null) {
       throw new IllegalArgumentException("instruct workers need a checkpoint directory; there is no random-weight preset");
     }
-    NDManager manager = NDManager.newBaseManager(device);
-    try {
+    return TaskModelSupport.loadWithManager(device, manager -> {
       InstructBlipAnswerer answerer = InstructBlipAnswerer.load(source.directory(), manager, InstructBlipOptions.defaults());
       return new InstructVqaModel(manager, answerer, settings, ModelIdentity.of("instructblip", source));
-    } catch (IOException | RuntimeException e) {
-      manager.close();
-      throw e;
-    }
+    });
   }
 
   @Override
@@ -74,11 +68,7 @@ final class InstructVqaModel implements TaskModel<InstructVqaModel.Input> {
 
   @Override
   public Input prepare(TaskRequest request, PixelImage image) throws TaskRejectedException {
-    VqaTask task = request.getVqa();
-    if (task == null || task.getQuestions().isEmpty()) {
-      throw new TaskRejectedException("validate", "NO_QUESTIONS", "the VQA task has no questions");
-    }
-    return new Input(image, List.copyOf(task.getQuestions()));
+    return new Input(image, TaskModelSupport.requireQuestions(request));
   }
 
   @Override
@@ -106,23 +96,11 @@ final class InstructVqaModel implements TaskModel<InstructVqaModel.Input> {
   @Override
   public void warmUp(int maxBatchSize) {
     PixelImage blank = new PixelImage(32, 32, 3, new byte[32 * 32 * 3]);
-    for (int n : new int[] {1, maxBatchSize}) {
-      List<Input> batch = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        batch.add(new Input(blank, List.of("is this a test?")));
-      }
-      runBatch(batch);
-    }
+    TaskModelSupport.warmUp(this, maxBatchSize, () -> new Input(blank, List.of("is this a test?")));
   }
 
   @Override
   public void close() {
-    try {
-      answerer.close();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } finally {
-      manager.close();
-    }
+    TaskModelSupport.closeWithManager(answerer::close, manager);
   }
 }

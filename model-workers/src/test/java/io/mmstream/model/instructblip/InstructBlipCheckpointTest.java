@@ -11,21 +11,17 @@ import io.mmstream.image.PixelImage;
 import io.mmstream.model.tensor.CheckpointWeightStore;
 import io.mmstream.model.tensor.DeviceMemory;
 import io.mmstream.model.tensor.RandomWeightStore;
+import io.mmstream.model.tensor.RecordingWeightStore;
 import io.mmstream.model.tensor.SafetensorsFile;
 import io.mmstream.model.tensor.SafetensorsWriter;
 import io.mmstream.model.tensor.WeightException;
-import io.mmstream.model.tensor.WeightStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterEach;
@@ -70,7 +66,7 @@ class InstructBlipCheckpointTest {
     copyTokenizers(dir);
     Files.writeString(dir.resolve("preprocessor_config.json"), "{\"size\": {\"height\": 28, \"width\": 28}}");
     InstructBlipConfig config = InstructBlipConfig.load(dir);
-    RecordingStore recorded = new RecordingStore(new RandomWeightStore(manager, DataType.FLOAT32, 7, 0.2f));
+    RecordingWeightStore recorded = new RecordingWeightStore(new RandomWeightStore(manager, DataType.FLOAT32, 7, 0.2f));
     try (InstructBlipForConditionalGeneration original =
         InstructBlipForConditionalGeneration.fromStore(config, recorded, InstructBlipOptions.defaults())) {
       assertThat(recorded.loaded.keySet().stream().filter(k -> k.contains("crossattention.attention.key.weight")))
@@ -80,8 +76,7 @@ class InstructBlipCheckpointTest {
           .containsExactly(16, 24);
       assertThat(recorded.loaded.get("language_model.model.layers.2.self_attn.k_proj.weight").getShape().getShape())
           .containsExactly(8, 16);
-      SafetensorsWriter writer = new SafetensorsWriter();
-      recorded.loaded.forEach(writer::add);
+      SafetensorsWriter writer = recorded.writer();
       // Buffers that HF checkpoints may carry: accepted and ignored.
       writer.add("language_model.model.layers.0.self_attn.rotary_emb.inv_freq", manager.ones(new Shape(2)));
       writer.add("qformer.embeddings.position_ids", manager.arange(0, 32, 1, DataType.INT64).reshape(1, 32));
@@ -263,50 +258,5 @@ class InstructBlipCheckpointTest {
       out.putShort((short) (in.getInt() >>> 16));
     }
     return out.flip();
-  }
-
-  /** Random weights that remember what the model asked for, to be saved as a checkpoint. */
-  private static final class RecordingStore implements WeightStore {
-    private final WeightStore delegate;
-    final Map<String, NDArray> loaded = new LinkedHashMap<>();
-
-    RecordingStore(WeightStore delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public NDManager manager() {
-      return delegate.manager();
-    }
-
-    @Override
-    public DataType floatType() {
-      return delegate.floatType();
-    }
-
-    @Override
-    public Optional<NDArray> load(String key, long[] expectedShape) {
-      Optional<NDArray> array = delegate.load(key, expectedShape);
-      array.ifPresent(a -> loaded.put(key, a));
-      return array;
-    }
-
-    @Override
-    public boolean contains(String key) {
-      return loaded.containsKey(key);
-    }
-
-    @Override
-    public Set<String> unusedKeys() {
-      return Set.of();
-    }
-
-    @Override
-    public String describe() {
-      return "recorded random weights";
-    }
-
-    @Override
-    public void close() {}
   }
 }
