@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -84,11 +85,17 @@ public final class DemoCommand implements Callable<Integer> {
         .with(StreamSettings.JOIN_DEADLINE_MS.key(), 120_000);
     AtomicBoolean stop = new AtomicBoolean();
     CountDownLatch done = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
+    CountDownLatch closed = new CountDownLatch(1);
+    // Ctrl-C: stop printing, then hold the JVM until the workers, the stream app and the broker have closed.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       stop.set(true);
       done.countDown();
-    }, "mmstream-demo-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
+      try {
+        closed.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "mmstream-demo-shutdown"));
     try (LocalKafka kafka = LocalKafka.startOrConnect(settings, bootstrapServers)) {
       System.out.println("mmstream demo: Kafka at " + kafka.bootstrapServers()
           + (kafka.embedded() ? " (embedded broker; try: bin/mmstream tail -b " + kafka.bootstrapServers() + " --topic enriched)" : ""));
@@ -108,9 +115,7 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.println("mmstream demo: " + enriched.get() + " enriched records; shutting down");
       }
     } finally {
-      if (!stop.get()) {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      }
+      closed.countDown();
     }
     return 0;
   }
