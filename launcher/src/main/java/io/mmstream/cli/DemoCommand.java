@@ -6,7 +6,6 @@ import io.mmstream.schema.ImageEvent;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.stream.StreamSettings;
-import io.mmstream.topic.TopicSettings;
 import io.mmstream.topic.Topics;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -75,12 +74,7 @@ public final class DemoCommand implements Callable<Integer> {
     List<Path> files = imageFiles(imageDir);
     DemoModels demoModels = DemoModels.resolve(models, home);
     System.out.println("mmstream demo: " + demoModels.describe());
-    Settings settings = Settings.empty()
-        .with(TopicSettings.PARTITIONS.key(), 2)
-        .with(StreamSettings.STATE_DIR.key(), Files.createTempDirectory("mmstream-demo-state").toString())
-        .with(StreamSettings.APPLICATION_ID.key(), "mmstream-demo-" + System.currentTimeMillis())
-        .with(StreamSettings.LABEL_SETS_PATH.key(), home.resolve("config/demo/label-sets.json").toString())
-        .with(StreamSettings.MODERATION_POLICY_PATH.key(), home.resolve("config/demo/moderation-policy.json").toString())
+    Settings settings = DemoConfig.localRun(home, "demo")
         .with(StreamSettings.HTTP_PORT.key(), -1)
         .with(StreamSettings.JOIN_DEADLINE_MS.key(), 120_000);
     AtomicBoolean stop = new AtomicBoolean();

@@ -2,6 +2,7 @@ package io.mmstream.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mmstream.cli.DemoConfig;
 import io.mmstream.cli.DemoModels;
 import io.mmstream.cli.DemoWorkers;
 import io.mmstream.cli.ImageEvents;
@@ -17,11 +18,9 @@ import io.mmstream.schema.TaskType;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.stream.StreamApp;
 import io.mmstream.stream.StreamSettings;
-import io.mmstream.topic.TopicSettings;
 import io.mmstream.topic.Topics;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -68,13 +67,8 @@ class EndToEndPipelineTest {
   @Test
   void everyValidEventIsEnrichedOnceAndEveryInvalidOneDeadLettered() throws Exception {
     Path home = Path.of(System.getProperty("mmstream.fixtures")).getParent();
-    Settings settings = Settings.empty()
+    Settings settings = DemoConfig.localRun(home, "e2e")
         .with(KafkaSettings.BOOTSTRAP_SERVERS.key(), cluster.bootstrapServers())
-        .with(TopicSettings.PARTITIONS.key(), 2)
-        .with(StreamSettings.STATE_DIR.key(), Files.createTempDirectory("mmstream-e2e-state").toString())
-        .with(StreamSettings.APPLICATION_ID.key(), "mmstream-e2e-" + System.nanoTime())
-        .with(StreamSettings.LABEL_SETS_PATH.key(), home.resolve("config/demo/label-sets.json").toString())
-        .with(StreamSettings.MODERATION_POLICY_PATH.key(), home.resolve("config/demo/moderation-policy.json").toString())
         .with(StreamSettings.JOIN_DEADLINE_MS.key(), 300_000);
     DemoModels models = DemoModels.resolve(null, home);
 
