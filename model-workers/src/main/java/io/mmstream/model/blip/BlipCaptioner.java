@@ -37,11 +37,18 @@ public final class BlipCaptioner implements AutoCloseable {
   private final BlipForConditionalGeneration model;
   private final BlipTokenizer tokenizer;
   private final BlipImagePreprocessor preprocessor;
+  private final Options defaultOptions;
 
   public BlipCaptioner(BlipForConditionalGeneration model, BlipTokenizer tokenizer, BlipImagePreprocessor preprocessor) {
+    this(model, tokenizer, preprocessor, Options.original(model.config().text()));
+  }
+
+  private BlipCaptioner(BlipForConditionalGeneration model, BlipTokenizer tokenizer, BlipImagePreprocessor preprocessor,
+      Options defaultOptions) {
     this.model = model;
     this.tokenizer = tokenizer;
     this.preprocessor = preprocessor;
+    this.defaultOptions = defaultOptions;
   }
 
   /** Loads model, tokenizer and preprocessing from a HF model directory. */
@@ -49,8 +56,11 @@ public final class BlipCaptioner implements AutoCloseable {
     BlipForConditionalGeneration model = BlipForConditionalGeneration.load(modelDirectory, manager);
     try {
       BlipTextConfig text = model.config().text();
+      Options original = Options.original(text);
+      Options defaults = new Options(original.prompt(), original.generation().withModelDefaults(modelDirectory),
+          original.maxNewTokens(), original.useKvCache(), original.recordLogits());
       return new BlipCaptioner(model, BlipTokenizer.open(modelDirectory, text),
-          BlipImagePreprocessor.load(modelDirectory, model.config().vision()));
+          BlipImagePreprocessor.load(modelDirectory, model.config().vision()), defaults);
     } catch (IOException | RuntimeException e) {
       model.close();
       throw e;
@@ -61,8 +71,9 @@ public final class BlipCaptioner implements AutoCloseable {
     return model;
   }
 
+  /** The original's settings, with the model directory's {@code generation_config.json} applied when loaded from one. */
   public Options defaultOptions() {
-    return Options.original(model.config().text());
+    return defaultOptions;
   }
 
   public BlipImagePreprocessor preprocessor() {

@@ -31,7 +31,8 @@ public final class BlipForConditionalGeneration extends BlipModel {
     return fromStore(config, BlipWeights.random(manager, seed));
   }
 
-  static BlipForConditionalGeneration fromStore(BlipConfig config, WeightStore store) {
+  /** A model over {@code store}'s tensors (a checkpoint, random presets, parameters in training). */
+  public static BlipForConditionalGeneration fromStore(BlipConfig config, WeightStore store) {
     return BlipModel.build(config, store, BlipForConditionalGeneration::new);
   }
 

@@ -37,7 +37,8 @@ public final class BlipForQuestionAnswering extends BlipModel {
     return fromStore(config, BlipWeights.random(manager, seed));
   }
 
-  static BlipForQuestionAnswering fromStore(BlipConfig config, WeightStore store) {
+  /** A model over {@code store}'s tensors (a checkpoint, random presets, parameters in training). */
+  public static BlipForQuestionAnswering fromStore(BlipConfig config, WeightStore store) {
     return BlipModel.build(config, store, BlipForQuestionAnswering::new);
   }
 
@@ -81,7 +82,7 @@ public final class BlipForQuestionAnswering extends BlipModel {
       for (long[] row : start) {
         row[0] = config.text().bosTokenId();
       }
-      NDArray firstLogits = logitsAt(scope.create(start), null, questionStates, questionMask).get(":, 0, :");
+      NDArray firstLogits = answerLogits(scope.create(start), null, questionStates, questionMask).get(":, 0, :");
       float[] vocabularyProbs = firstLogits.softmax(1).toFloatArray();
       int vocab = vocabularyProbs.length / questions;
       float[][] probabilities = new float[questions][];
@@ -117,7 +118,7 @@ public final class BlipForQuestionAnswering extends BlipModel {
         tiledMask = questionMask.get(rowIndex);
         tiledMask.attach(scope);
       }
-      NDArray logProbs = logitsAt(scope.create(ids), scope.create(mask), tiledStates, tiledMask)
+      NDArray logProbs = answerLogits(scope.create(ids), scope.create(mask), tiledStates, tiledMask)
           .get(":, :-1, :").logSoftmax(2);
       long[][] targets = new long[ids.length][length - 1];
       for (int i = 0; i < ids.length; i++) {
@@ -158,7 +159,11 @@ public final class BlipForQuestionAnswering extends BlipModel {
     }
   }
 
-  private NDArray logitsAt(NDArray ids, NDArray mask, NDArray encoderStates, NDArray encoderMask) {
-    return head.forward(decoder.decode(ids, mask, encoderStates, encoderMask));
+  /**
+   * Teacher-forced answer logits {@code [B, L, V]} for answer ids {@code [B, L]} ([DEC] first), the
+   * decoder cross-attending to {@code questionStates} under {@code questionMask} (null: every position).
+   */
+  public NDArray answerLogits(NDArray ids, NDArray mask, NDArray questionStates, NDArray questionMask) {
+    return head.forward(decoder.decode(ids, mask, questionStates, questionMask));
   }
 }

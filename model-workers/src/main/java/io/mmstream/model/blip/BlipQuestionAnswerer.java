@@ -67,18 +67,28 @@ public final class BlipQuestionAnswerer implements AutoCloseable {
   private final BlipForQuestionAnswering model;
   private final BlipTokenizer tokenizer;
   private final BlipImagePreprocessor preprocessor;
+  private final Options defaultOptions;
 
   public BlipQuestionAnswerer(BlipForQuestionAnswering model, BlipTokenizer tokenizer, BlipImagePreprocessor preprocessor) {
+    this(model, tokenizer, preprocessor, Options.original(model.config().text()));
+  }
+
+  private BlipQuestionAnswerer(BlipForQuestionAnswering model, BlipTokenizer tokenizer, BlipImagePreprocessor preprocessor,
+      Options defaultOptions) {
     this.model = model;
     this.tokenizer = tokenizer;
     this.preprocessor = preprocessor;
+    this.defaultOptions = defaultOptions;
   }
 
   public static BlipQuestionAnswerer load(Path modelDirectory, NDManager manager) throws IOException {
     BlipForQuestionAnswering model = BlipForQuestionAnswering.load(modelDirectory, manager);
     try {
+      Options original = Options.original(model.config().text());
+      Options defaults = new Options(original.generation().withModelDefaults(modelDirectory), original.maxNewTokens(),
+          original.rankTopK(), original.useKvCache(), original.recordLogits());
       return new BlipQuestionAnswerer(model, BlipTokenizer.open(modelDirectory, model.config().text()),
-          BlipImagePreprocessor.load(modelDirectory, model.config().vision()));
+          BlipImagePreprocessor.load(modelDirectory, model.config().vision()), defaults);
     } catch (IOException | RuntimeException e) {
       model.close();
       throw e;
@@ -89,8 +99,9 @@ public final class BlipQuestionAnswerer implements AutoCloseable {
     return model;
   }
 
+  /** The original's settings, with the model directory's {@code generation_config.json} applied when loaded from one. */
   public Options defaultOptions() {
-    return Options.original(model.config().text());
+    return defaultOptions;
   }
 
   public BlipImagePreprocessor preprocessor() {

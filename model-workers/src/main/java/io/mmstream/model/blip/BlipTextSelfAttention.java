@@ -2,6 +2,7 @@ package io.mmstream.model.blip;
 
 import ai.djl.ndarray.NDArray;
 import io.mmstream.model.nn.Linear;
+import io.mmstream.model.nn.Scalars;
 import io.mmstream.model.tensor.Weights;
 
 /**
@@ -57,7 +58,7 @@ public final class BlipTextSelfAttention {
    * {@code additiveMask} broadcasts to {@code [B, heads, L, S]} or is null (nothing masked).
    */
   public NDArray attend(NDArray q, NDArray k, NDArray v, NDArray additiveMask) {
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(scaleDivisor);
+    NDArray scores = Scalars.divide(q.matMul(k.transpose(0, 1, 3, 2)), scaleDivisor);
     if (additiveMask != null) {
       scores = scores.add(additiveMask);
     }

@@ -2,6 +2,7 @@ package io.mmstream.model.blip;
 
 import ai.djl.ndarray.NDArray;
 import io.mmstream.model.nn.Linear;
+import io.mmstream.model.nn.Scalars;
 import io.mmstream.model.tensor.Weights;
 
 /**
@@ -39,7 +40,7 @@ public final class BlipVisionAttention {
     NDArray q = qkvHeads.get(0);
     NDArray k = qkvHeads.get(1);
     NDArray v = qkvHeads.get(2);
-    NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).softmax(-1);
+    NDArray probs = Scalars.multiply(q.matMul(k.transpose(0, 1, 3, 2)), scale).softmax(-1);
     NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(batch, tokens, (long) heads * headDim);
     return projection.forward(context);
   }

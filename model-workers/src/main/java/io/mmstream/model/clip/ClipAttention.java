@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import io.mmstream.model.nn.Linear;
+import io.mmstream.model.nn.Scalars;
 import io.mmstream.model.tensor.Weights;
 
 /**
@@ -54,7 +55,7 @@ final class ClipAttention {
     // [B, T, 3, H, Dh] -> [3, B, H, T, Dh]: q, k and v split per head in one view.
     NDArray qkv = qkvProj.forward(x).reshape(batch, tokens, 3, numHeads, headDim).transpose(2, 0, 3, 1, 4);
     // A division, as openai's torch code does, rather than a multiply by the rounded reciprocal.
-    NDArray q = qkv.get(0).div(sqrtHeadDim);
+    NDArray q = Scalars.divide(qkv.get(0), sqrtHeadDim);
     NDArray k = qkv.get(1);
     NDArray v = qkv.get(2);
     NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));

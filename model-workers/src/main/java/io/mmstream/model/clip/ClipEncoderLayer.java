@@ -30,6 +30,7 @@ final class ClipEncoderLayer {
 
   NDArray forward(NDArray x, NDArray mask) {
     NDArray h = x.add(selfAttention.forward(layerNorm1.forward(x), mask));
-    return h.addi(mlp.forward(layerNorm2.forward(h)));
+    // Out of place: layer_norm2 keeps h for its backward pass when the model trains.
+    return h.add(mlp.forward(layerNorm2.forward(h)));
   }
 }

@@ -85,6 +85,14 @@ public final class ClipModel implements AutoCloseable {
     }
   }
 
+  /**
+   * A model over {@code store}'s tensors (parameters in training); {@link #close()} closes the store
+   * and its manager.
+   */
+  public static ClipModel fromStore(ClipConfig config, WeightStore store) {
+    return new ClipModel(config, new Weights(store), store.manager());
+  }
+
   public ClipConfig config() {
     return config;
   }
@@ -120,7 +128,22 @@ public final class ClipModel implements AutoCloseable {
   public NDArray encodeText(ClipTokenizer.Batch tokens, NDManager caller) {
     try (NDManager scope = caller.newSubManager()) {
       NDArray ids = tokens.toInputIds(scope, tokens.longestLength());
-      NDArray features = textProjection.forward(textModel.forward(ids, tokens.eotIndices()));
+      NDArray features = encodeText(ids, tokens.eotIndices());
+      features.attach(caller);
+      return features;
+    }
+  }
+
+  /**
+   * Projected text features [B, E] for {@code inputIds} [B, L] pooled at {@code eotIndices}. The
+   * features stay in {@code inputIds}' manager. Training calls this form: the ids must outlive the
+   * backward pass, which reads them.
+   */
+  public NDArray encodeText(NDArray inputIds, int[] eotIndices) {
+    NDManager caller = inputIds.getManager();
+    try (NDManager scope = caller.newSubManager()) {
+      inputIds.tempAttach(scope);
+      NDArray features = textProjection.forward(textModel.forward(inputIds, eotIndices));
       features.attach(caller);
       return features;
     }

@@ -1,5 +1,11 @@
 package io.mmstream.model.generation;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 /**
  * Decoding settings with transformers' meaning, which the original BLIP code relies on: lengths
  * count the whole sequence including the prompt.
@@ -28,6 +34,30 @@ public record GenerationConfig(
           "invalid generation settings: maxLength " + maxLength + ", minLength " + minLength + ", numBeams "
               + numBeams + ", repetitionPenalty " + repetitionPenalty);
     }
+  }
+
+  /** HF's per-model generation defaults file in a model directory. */
+  public static final String FILE_NAME = "generation_config.json";
+
+  /**
+   * These settings with the fields that {@code modelDirectory}'s {@code generation_config.json}
+   * sets ({@code max_length}, {@code min_length}, {@code num_beams}, {@code repetition_penalty},
+   * {@code length_penalty}); unchanged when the directory has no such file.
+   */
+  public GenerationConfig withModelDefaults(Path modelDirectory) throws IOException {
+    Path file = modelDirectory.resolve(FILE_NAME);
+    if (!Files.isRegularFile(file)) {
+      return this;
+    }
+    JsonNode root = new ObjectMapper().readTree(file.toFile());
+    return new GenerationConfig(
+        root.path("max_length").asInt(maxLength),
+        root.path("min_length").asInt(minLength),
+        root.path("num_beams").asInt(numBeams),
+        (float) root.path("repetition_penalty").asDouble(repetitionPenalty),
+        (float) root.path("length_penalty").asDouble(lengthPenalty),
+        stopTokenId,
+        padTokenId);
   }
 
   public static GenerationConfig greedy(int maxLength, long stopTokenId, long padTokenId) {

@@ -21,11 +21,12 @@ public enum Activation {
     };
   }
 
+  /** Out of place throughout: autograd needs the sigmoid's output intact for the backward pass. */
   public NDArray apply(NDArray x) {
     return switch (this) {
       case GELU -> ai.djl.nn.Activation.gelu(x);
-      case QUICK_GELU -> ai.djl.nn.Activation.sigmoid(x.mul(1.702f)).muli(x);
-      case SILU -> ai.djl.nn.Activation.sigmoid(x).muli(x);
+      case QUICK_GELU -> ai.djl.nn.Activation.sigmoid(Scalars.multiply(x, 1.702f)).mul(x);
+      case SILU -> ai.djl.nn.Activation.sigmoid(x).mul(x);
     };
   }
 }

@@ -45,10 +45,8 @@ final class BlipCaptionModel implements TaskModel<BlipCaptionModel.Input> {
     this.captioner = captioner;
     this.preprocessor = captioner.preprocessor();
     BlipCaptioner.Options original = captioner.defaultOptions();
-    GenerationConfig generation = original.generation()
-        .withNumBeams(settings.get(ModelSettings.CAPTION_NUM_BEAMS))
-        .withMaxLength(settings.get(ModelSettings.CAPTION_MAX_LENGTH))
-        .withMinLength(settings.get(ModelSettings.CAPTION_MIN_LENGTH));
+    GenerationConfig generation = ModelSettings.decoding(original.generation(), settings,
+        ModelSettings.CAPTION_NUM_BEAMS, ModelSettings.CAPTION_MAX_LENGTH, ModelSettings.CAPTION_MIN_LENGTH);
     this.options = new BlipCaptioner.Options(original.prompt(), generation, 0, true, false);
     this.info = info;
   }

@@ -45,10 +45,8 @@ final class BlipVqaModel implements TaskModel<BlipVqaModel.Input> {
     this.answerer = answerer;
     this.preprocessor = answerer.preprocessor();
     BlipQuestionAnswerer.Options original = answerer.defaultOptions();
-    GenerationConfig generation = original.generation()
-        .withNumBeams(settings.get(ModelSettings.VQA_NUM_BEAMS))
-        .withMaxLength(settings.get(ModelSettings.VQA_MAX_LENGTH))
-        .withMinLength(settings.get(ModelSettings.VQA_MIN_LENGTH));
+    GenerationConfig generation = ModelSettings.decoding(original.generation(), settings,
+        ModelSettings.VQA_NUM_BEAMS, ModelSettings.VQA_MAX_LENGTH, ModelSettings.VQA_MIN_LENGTH);
     this.options = new BlipQuestionAnswerer.Options(
         generation, 0, settings.get(ModelSettings.VQA_RANK_TOP_K), original.useKvCache(), false);
     this.info = info;

@@ -1,0 +1,176 @@
+package io.mmstream.demo.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.optimizer.Optimizer;
+import io.mmstream.model.tensor.CheckpointWeightStore;
+import io.mmstream.model.tensor.SafetensorsFile;
+import io.mmstream.model.tensor.SafetensorsWriter;
+import io.mmstream.model.tensor.WeightStore;
+import java.nio.file.Path;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * The parameters of a model being trained, handed to the model classes as a {@link WeightStore}, so
+ * the classes that load real checkpoints are the ones trained.
+ *
+ * <p>Each parameter is created on first request, keyed by its checkpoint name, with HF's
+ * initialisation (N(0, std) for matrices and embeddings, zero biases, unit norm weights). Models
+ * are rebuilt for every step inside the gradient collector: the store then hands out views of the
+ * parameters, so whatever a module derives at load time (CLIP's fused q/k/v, its class-token rows)
+ * stays on the autograd tape and gradients reach the parameters themselves.
+ */
+public final class TrainableWeights implements WeightStore {
+  private final NDManager parameterManager;
+  private final float std;
+  private final Map<String, Float> constants;
+  private final List<Pattern> absent;
+  private final Map<String, NDArray> parameters = new LinkedHashMap<>();
+  private NDManager stepManager;
+
+  /**
+   * @param constants initial values of scalar parameters (e.g. CLIP's {@code logit_scale})
+   * @param absentKeys regular expressions for optional keys the store reports missing (buffers
+   *     such as {@code position_ids}, tied heads)
+   */
+  public TrainableWeights(NDManager manager, long seed, float std, Map<String, Float> constants, String... absentKeys) {
+    this.parameterManager = manager;
+    this.std = std;
+    this.constants = Map.copyOf(constants);
+    this.absent = Arrays.stream(absentKeys).map(Pattern::compile).toList();
+    this.stepManager = manager;
+    manager.getEngine().setRandomSeed((int) seed);
+  }
+
+  /** Views handed out from now on live in {@code step}, which the caller closes after the step. */
+  public void beginStep(NDManager step) {
+    this.stepManager = step;
+  }
+
+  public Map<String, NDArray> parameters() {
+    return Collections.unmodifiableMap(parameters);
+  }
+
+  public long parameterCount() {
+    return parameters.values().stream().mapToLong(NDArray::size).sum();
+  }
+
+  /** One optimizer step over every parameter that received a gradient, then clears the gradients. */
+  public void update(Optimizer optimizer) {
+    for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
+      NDArray parameter = e.getValue();
+      try (NDArray gradient = parameter.getGradient()) {
+        optimizer.update(e.getKey(), parameter, gradient);
+        gradient.subi(gradient);
+      }
+    }
+  }
+
+  /** Writes every parameter under its checkpoint key to {@code file} (safetensors, F32). */
+  public void save(Path file) throws IOException {
+    SafetensorsWriter writer = new SafetensorsWriter();
+    parameters.forEach(writer::add);
+    writer.write(file);
+  }
+
+  /**
+   * Starts from a trained checkpoint in {@code directory}: each of its tensors initialises the
+   * parameters {@code keyMapping} names for it (none, one or several).
+   */
+  public void initializeFrom(Path directory, Function<String, List<String>> keyMapping) throws IOException {
+    try (SafetensorsFile file = SafetensorsFile.open(directory.resolve(CheckpointWeightStore.SINGLE_FILE));
+         CheckpointWeightStore source = CheckpointWeightStore.open(directory, parameterManager, DataType.FLOAT32, false)) {
+      for (SafetensorsFile.Entry entry : file.entries().values()) {
+        List<String> targets = keyMapping.apply(entry.name());
+        if (targets.isEmpty()) {
+          continue;
+        }
+        try (NDArray stored = source.load(entry.name(), entry.shape()).orElseThrow()) {
+          for (String target : targets) {
+            // A copy in memory of our own: the source's tensors map the file, which closes here.
+            NDArray value = stored.duplicate();
+            value.attach(parameterManager);
+            value.setRequiresGradient(true);
+            NDArray previous = parameters.put(target, value);
+            if (previous != null) {
+              previous.close();
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Override
+  public NDManager manager() {
+    return stepManager;
+  }
+
+  @Override
+  public DataType floatType() {
+    return DataType.FLOAT32;
+  }
+
+  @Override
+  public Optional<NDArray> load(String key, long[] expectedShape) {
+    if (absent.stream().anyMatch(p -> p.matcher(key).matches())) {
+      return Optional.empty();
+    }
+    NDArray parameter = parameters.computeIfAbsent(key, k -> create(k, expectedShape));
+    if (!Arrays.equals(parameter.getShape().getShape(), expectedShape)) {
+      throw new IllegalStateException(key + ": asked for " + Arrays.toString(expectedShape) + ", have "
+          + parameter.getShape());
+    }
+    NDArray view = parameter.reshape(parameter.getShape());
+    view.attach(stepManager);
+    return Optional.of(view);
+  }
+
+  private NDArray create(String key, long[] shape) {
+    NDArray value;
+    Float constant = constants.get(key);
+    if (constant != null) {
+      value = parameterManager.full(new Shape(shape), constant);
+    } else if (key.endsWith("bias")) {
+      value = parameterManager.zeros(new Shape(shape));
+    } else if (shape.length == 1 && key.endsWith("weight")) {
+      value = parameterManager.ones(new Shape(shape));
+    } else {
+      value = parameterManager.randomNormal(0f, std, new Shape(shape), DataType.FLOAT32);
+    }
+    value.setRequiresGradient(true);
+    return value;
+  }
+
+  @Override
+  public boolean contains(String key) {
+    return parameters.containsKey(key);
+  }
+
+  @Override
+  public Set<String> unusedKeys() {
+    return Set.of();
+  }
+
+  @Override
+  public String describe() {
+    return "parameters in training";
+  }
+
+  @Override
+  public void close() {
+    parameters.values().forEach(NDArray::close);
+    parameters.clear();
+  }
+}

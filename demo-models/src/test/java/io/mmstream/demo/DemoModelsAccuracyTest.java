@@ -1,0 +1,42 @@
+package io.mmstream.demo;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mmstream.demo.eval.DemoEvaluation;
+import io.mmstream.model.clip.LabelSet;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/** The committed demo models meet the accuracy they promise, on scenes they never trained on. */
+class DemoModelsAccuracyTest {
+  private static final Path HOME = Path.of(System.getProperty("mmstream.home", "..")).toAbsolutePath().normalize();
+  private static final Path MODELS = HOME.resolve("models/demo");
+  private static final long MAX_WEIGHTS_BYTES = 20L * 1024 * 1024;
+
+  @Test
+  void heldOutAccuracyMeetsTheDemoBar() throws Exception {
+    LabelSet demo = LabelSet.read(HOME.resolve("config/demo/label-sets.json")).get("demo");
+    DemoEvaluation.Result result = DemoEvaluation.evaluate(MODELS.resolve("clip"), MODELS.resolve("caption"),
+        MODELS.resolve("vqa"), demo, 200, DemoEvaluation.SCENE_SIZE);
+    String report = String.format("tag top-1 %.3f, caption attributes %.3f, VQA %.3f; misses: %s", result.tagTop1(),
+        result.captionAttributeExact(), result.vqaAccuracy(), result.examples());
+    assertTrue(result.tagTop1() >= 0.9, report);
+    assertTrue(result.captionAttributeExact() >= 0.8, report);
+    assertTrue(result.vqaAccuracy() >= 0.8, report);
+  }
+
+  @Test
+  void everyModelDirectoryIsAHuggingFaceCheckpointUnderTwentyMegabytes() throws Exception {
+    for (String model : new String[] {"clip", "caption", "vqa"}) {
+      Path dir = MODELS.resolve(model);
+      assertTrue(Files.isRegularFile(dir.resolve("config.json")), dir + "/config.json");
+      long bytes;
+      try (Stream<Path> files = Files.list(dir)) {
+        bytes = files.mapToLong(p -> p.toFile().length()).sum();
+      }
+      assertTrue(bytes > 0 && bytes <= MAX_WEIGHTS_BYTES, dir + " holds " + bytes + " bytes");
+    }
+  }
+}
