@@ -220,7 +220,7 @@ class SecureKafkaTest {
         .with("kafka.ssl.truststore.location", ca.caPem().toString())
         .with(KafkaSettings.CONNECT_CHECK_TIMEOUT_MS.key(), 3_000);
     assertThatThrownBy(() -> KafkaConnectionCheck.verify(noCertificate, "no-certificate"))
-        .isInstanceOf(KafkaConnectionException.class);
+        .isInstanceOf(KafkaConnectionException.class).hasMessageContaining("TLS handshake with Kafka failed");
   }
 
   // --- settings of each principal ---
