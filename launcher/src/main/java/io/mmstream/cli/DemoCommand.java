@@ -3,6 +3,7 @@ package io.mmstream.cli;
 import io.mmstream.config.KafkaClientConfig;
 import io.mmstream.config.Settings;
 import io.mmstream.schema.ImageEvent;
+import io.mmstream.security.AppAcls;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.stream.StreamSettings;
@@ -45,6 +46,10 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = {"-b", "--bootstrap-servers"}, description = "Use this Kafka cluster instead of the embedded broker.")
   String bootstrapServers;
 
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "Properties file with kafka.* connection and security settings for --bootstrap-servers (MMSTREAM_* variables override it).")
+  Path configFile;
+
   @Option(names = "--images", paramLabel = "DIR", description = "Folder of images to publish (default: samples/).")
   Path images;
 
@@ -74,7 +79,7 @@ public final class DemoCommand implements Callable<Integer> {
     List<Path> files = imageFiles(imageDir);
     DemoModels demoModels = DemoModels.resolve(models, home);
     System.out.println("mmstream demo: " + demoModels.describe());
-    Settings settings = DemoConfig.localRun(home, "demo")
+    Settings settings = DemoConfig.localRun(Settings.load(configFile), home, DemoConfig.DEMO_RUN_NAME)
         .with(StreamSettings.HTTP_PORT.key(), -1)
         .with(StreamSettings.JOIN_DEADLINE_MS.key(), 120_000);
     AtomicBoolean stop = new AtomicBoolean();
@@ -139,7 +144,8 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   private void printOutputs(Settings settings, AtomicBoolean stop, AtomicInteger enriched, CountDownLatch done) {
-    Properties props = KafkaClientConfig.consumer(settings, "mmstream-demo-printer-" + System.nanoTime(), "demo-printer");
+    Properties props = KafkaClientConfig.consumer(settings, AppAcls.TAIL_GROUP_PREFIX + "demo-" + System.nanoTime(),
+        "demo-printer");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     int moderated = 0;
     long finishBy = Long.MAX_VALUE;

@@ -1,8 +1,12 @@
 package io.mmstream.cli;
 
 import io.mmstream.config.Settings;
+import io.mmstream.security.AppAccess;
+import io.mmstream.security.AppAcls;
 import io.mmstream.stream.StreamSettings;
 import io.mmstream.topic.TopicSettings;
+import io.mmstream.worker.ModelKind;
+import io.mmstream.worker.WorkerSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,16 +15,42 @@ import java.nio.file.Path;
 public final class DemoConfig {
   private DemoConfig() {}
 
+  /** Run name of the demo: its application ids start with mmstream-demo-. */
+  static final String DEMO_RUN_NAME = "demo";
+
+  /** {@link #localRun(Settings, Path, String)} over no other settings. */
+  public static Settings localRun(Path home, String runName) throws IOException {
+    return localRun(Settings.empty(), home, runName);
+  }
+
   /**
    * Two partitions per topic, a fresh state directory and application id (so runs never share join
-   * state), and the demo's label sets and moderation policy from {@code home}.
+   * state), and the demo's label sets and moderation policy from {@code home}, over {@code base}
+   * (connection and security settings).
    */
-  public static Settings localRun(Path home, String runName) throws IOException {
-    return Settings.empty()
+  public static Settings localRun(Settings base, Path home, String runName) throws IOException {
+    return base
         .with(TopicSettings.PARTITIONS.key(), 2)
         .with(StreamSettings.STATE_DIR.key(), Files.createTempDirectory("mmstream-" + runName + "-state").toString())
-        .with(StreamSettings.APPLICATION_ID.key(), "mmstream-" + runName + "-" + System.nanoTime())
+        .with(StreamSettings.APPLICATION_ID.key(), applicationIdPrefix(runName) + System.nanoTime())
         .with(StreamSettings.LABEL_SETS_PATH.key(), home.resolve("config/demo/label-sets.json").toString())
         .with(StreamSettings.MODERATION_POLICY_PATH.key(), home.resolve("config/demo/moderation-policy.json").toString());
+  }
+
+  /**
+   * The ACLs of the demo's one principal on an external cluster: the stream app (a fresh application.id
+   * per run, so granted by the run-name prefix; it creates the topics), one worker per kind it runs with
+   * their default ids, publish, and tail for its printer.
+   */
+  public static AppAccess access() {
+    AppAccess all = AppAcls.streamApp(applicationIdPrefix(DEMO_RUN_NAME), true);
+    for (ModelKind kind : DemoWorkers.KINDS) {
+      all = all.plus(WorkerSettings.defaultAccess(kind), "demo");
+    }
+    return all.plus(AppAcls.publisher(), "demo").plus(AppAcls.tail(), "demo");
+  }
+
+  private static String applicationIdPrefix(String runName) {
+    return "mmstream-" + runName + "-";
   }
 }

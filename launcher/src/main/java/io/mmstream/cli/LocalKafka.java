@@ -23,7 +23,9 @@ final class LocalKafka implements AutoCloseable {
       return new LocalKafka(null, settings.with(KafkaSettings.BOOTSTRAP_SERVERS.key(), bootstrapServers));
     }
     EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
-    return new LocalKafka(broker, settings.with(KafkaSettings.BOOTSTRAP_SERVERS.key(), broker.bootstrapServers()));
+    // The embedded broker listens in plaintext on localhost: security settings are for external clusters.
+    return new LocalKafka(broker, settings.with(KafkaSettings.BOOTSTRAP_SERVERS.key(), broker.bootstrapServers())
+        .with(KafkaSettings.SECURITY_PROTOCOL.key(), "PLAINTEXT"));
   }
 
   Settings settings() {

@@ -1,6 +1,7 @@
 package io.mmstream.cli;
 
 import io.mmstream.config.KafkaClientConfig;
+import io.mmstream.config.KafkaConnectionCheck;
 import io.mmstream.config.Settings;
 import io.mmstream.schema.ImageEvent;
 import io.mmstream.serde.AvroSerdes;
@@ -47,6 +48,7 @@ public final class PublishCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Settings settings = config.settings();
     ImageEvents.Requested requested = ImageEvents.requested(tasks, labelSet, labels, questions, candidates);
+    KafkaConnectionCheck.verify(settings, "publish-check");
     try (KafkaProducer<String, ImageEvent> producer = new KafkaProducer<>(
         KafkaClientConfig.producer(settings, "publish"), new StringSerializer(),
         AvroSerdes.standard().imageEvent().serializer())) {

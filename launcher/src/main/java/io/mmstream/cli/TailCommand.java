@@ -1,6 +1,9 @@
 package io.mmstream.cli;
 
 import io.mmstream.config.KafkaClientConfig;
+import io.mmstream.config.KafkaConnectionCheck;
+import io.mmstream.config.Settings;
+import io.mmstream.security.AppAcls;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.serde.MessageDecodeException;
@@ -46,7 +49,9 @@ public final class TailCommand implements Callable<Integer> {
   public Integer call() {
     String name = topicName(topic);
     AvroSerde<? extends SpecificRecord> serde = serdeFor(name);
-    Properties props = KafkaClientConfig.consumer(config.settings(), "mmstream-tail-" + UUID.randomUUID(), "tail");
+    Settings settings = config.settings();
+    KafkaConnectionCheck.verify(settings, "tail-check");
+    Properties props = KafkaClientConfig.consumer(settings, AppAcls.TAIL_GROUP_PREFIX + UUID.randomUUID(), "tail");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromLatest ? "latest" : "earliest");
     int seen = 0;
     long lastRecord = System.currentTimeMillis();

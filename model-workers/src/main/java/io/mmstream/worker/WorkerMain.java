@@ -3,6 +3,7 @@ package io.mmstream.worker;
 import ai.djl.Device;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.mmstream.config.KafkaConnectionCheck;
 import io.mmstream.model.tensor.DeviceMemory;
 import io.mmstream.schema.ModelInfo;
 import java.time.Duration;
@@ -46,7 +47,12 @@ public final class WorkerMain implements AutoCloseable {
     }
   }
 
+  /**
+   * Checks that the cluster accepts this worker's credentials (before spending time on the model), loads
+   * and warms up the models and starts consuming.
+   */
   public static WorkerMain start(WorkerSettings settings, TaskModelFactory factory) {
+    KafkaConnectionCheck.verify(settings.source(), "worker-" + settings.kind().id() + "-" + settings.workerId() + "-check");
     ImageLoader imageLoader = new ImageLoader(settings.imageLimits());
     LOG.info("starting {} worker {}: model {}", settings.kind().id(), settings.workerId(), settings.modelSource());
     DeviceSelector.Selection selection = DeviceSelector.select(settings.device(), settings.fp16());

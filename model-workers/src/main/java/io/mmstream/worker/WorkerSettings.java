@@ -6,6 +6,8 @@ import io.mmstream.config.Settings;
 import io.mmstream.config.SettingsException;
 import io.mmstream.image.ImageLimits;
 import io.mmstream.image.ImageSettings;
+import io.mmstream.security.AppAccess;
+import io.mmstream.security.AppAcls;
 import io.mmstream.serde.SchemaSettings;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -136,6 +138,21 @@ public record WorkerSettings(
     return transactionalIdPrefix + "-" + workerId;
   }
 
+  /** The ACLs of a worker of {@code kind} with the default group id and transactional id prefix. */
+  public static AppAccess defaultAccess(ModelKind kind) {
+    return AppAcls.worker(kind.id(), kind.taskTopic(), defaultId(kind), defaultId(kind));
+  }
+
+  /** Default consumer group and transactional id prefix: {@code mmstream-worker-<kind>}. */
+  private static String defaultId(ModelKind kind) {
+    return "mmstream-worker-" + kind.id();
+  }
+
+  /** The ACLs this worker's principal needs: its task topic, group and transactional ids. */
+  public AppAccess access() {
+    return AppAcls.worker(kind.id(), kind.taskTopic(), groupId, transactionalIdPrefix);
+  }
+
   public ImageLimits imageLimits() {
     return ImageLimits.from(source);
   }
@@ -177,8 +194,8 @@ public record WorkerSettings(
           kind,
           model,
           orElse(source.get(WORKER_ID), defaultWorkerId()),
-          orElse(source.get(GROUP_ID), "mmstream-worker-" + kind.id()),
-          orElse(source.get(TRANSACTIONAL_ID_PREFIX), "mmstream-worker-" + kind.id()),
+          orElse(source.get(GROUP_ID), defaultId(kind)),
+          orElse(source.get(TRANSACTIONAL_ID_PREFIX), defaultId(kind)),
           Duration.ofMillis(source.get(TRANSACTION_TIMEOUT_MS)),
           Duration.ofMillis(source.get(SESSION_TIMEOUT_MS)),
           Duration.ofMillis(source.get(COMMIT_INTERVAL_MS)),

@@ -19,6 +19,8 @@ public final class KafkaSettings {
       "SASL JAAS login line; best from a mounted file named by MMSTREAM_KAFKA_SASL_JAAS_CONFIG_FILE");
   public static final Setting<String> CLIENT_ID_PREFIX =
       Setting.string("kafka.client-id-prefix", "mmstream", "Prefix of every Kafka client.id");
+  public static final Setting<Long> CONNECT_CHECK_TIMEOUT_MS = Setting.longValue("kafka.connect-check-timeout-ms", 30_000,
+      "How long an app waits at startup for the cluster to answer (authentication and TLS failures end it at once)");
   public static final Setting<Integer> MAX_MESSAGE_BYTES = Setting.integer(
       "mmstream.topics.max-message-bytes", 12 * 1024 * 1024,
       "max.message.bytes of every topic, and the clients' max.request.size / fetch sizes"

@@ -3,10 +3,13 @@ package io.mmstream.stream;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.mmstream.config.KafkaClientConfig;
+import io.mmstream.config.KafkaConnectionCheck;
 import io.mmstream.config.KafkaSettings;
 import io.mmstream.config.Setting;
 import io.mmstream.config.Settings;
 import io.mmstream.image.ImageSettings;
+import io.mmstream.security.AppAccess;
+import io.mmstream.security.AppAcls;
 import io.mmstream.serde.SchemaSettings;
 import io.mmstream.topic.TopicAdmin;
 import io.mmstream.topic.TopicSettings;
@@ -21,6 +24,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -58,6 +63,7 @@ public final class StreamApp implements AutoCloseable {
   /** Starts the application with its {@link StreamMetrics} registered in {@code registry}. */
   public static StreamApp start(Settings settings, MeterRegistry registry) {
     try (Admin admin = Admin.create(KafkaClientConfig.admin(settings, "stream-admin"))) {
+      KafkaConnectionCheck.verify(admin, settings);
       if (settings.get(TopicSettings.AUTO_CREATE)) {
         List<String> created = TopicAdmin.ensureTopics(admin, settings);
         if (!created.isEmpty()) {
@@ -68,11 +74,38 @@ public final class StreamApp implements AutoCloseable {
     }
     KafkaStreams streams = new KafkaStreams(EnrichmentTopology.from(settings, new StreamMetrics(registry)).build(), streamsProperties(settings));
     streams.setUncaughtExceptionHandler(e -> {
+      if (isAccessDenied(e)) {
+        // A replaced thread would be refused again, forever: stop and say which permission is missing.
+        LOG.error("stream thread failed: Kafka refused access ({}); stopping", rootMessage(e), e);
+        return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+      }
       LOG.error("stream thread failed; replacing it (its task restarts from the last commit)", e);
       return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
     });
     streams.start();
     return new StreamApp(streams, Duration.ofMillis(settings.get(StreamSettings.CLOSE_TIMEOUT_MS)));
+  }
+
+  /** The ACLs this app's principal needs with these settings (application.id, topic creation). */
+  public static AppAccess access(Settings settings) {
+    return AppAcls.streamApp(settings.get(StreamSettings.APPLICATION_ID), settings.get(TopicSettings.AUTO_CREATE));
+  }
+
+  private static boolean isAccessDenied(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof AuthorizationException || t instanceof AuthenticationException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root.toString();
   }
 
   /** Kafka Streams properties: the common client and security settings, exactly_once_v2, state dir, replication. */

@@ -20,14 +20,16 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Validates custom resources against the OpenAPI v3 schemas of their CustomResourceDefinitions, vendored under
- * crd/ (KEDA ScaledObject, Strimzi KafkaTopic). Like {@code kubectl apply --validate=strict}, a field the schema
+ * Validates custom resources against the OpenAPI v3 schemas of their CustomResourceDefinitions under crd/: vendored
+ * (KEDA ScaledObject, Strimzi KafkaTopic) or, where not vendored, minimal schemas of the fields deploy/k8s uses
+ * (Strimzi KafkaUser, KEDA TriggerAuthentication). Like {@code kubectl apply --validate=strict}, a field the schema
  * does not declare is an error unless the schema preserves unknown fields.
  */
 final class CrdSchemas {
 
     private static final List<String> CRD_FILES = List.of("crd/keda-scaledobjects.keda.sh.yaml",
-            "crd/strimzi-kafkatopics.kafka.strimzi.io.yaml");
+            "crd/strimzi-kafkatopics.kafka.strimzi.io.yaml", "crd/mmstream-minimal-kafkausers.kafka.strimzi.io.yaml",
+            "crd/mmstream-minimal-triggerauthentications.keda.sh.yaml");
     private static final String PRESERVE_UNKNOWN = "x-kubernetes-preserve-unknown-fields";
     /** Structural-schema extensions; the CRDs vendored here pair x-kubernetes-int-or-string with an anyOf. */
     private static final List<String> KUBERNETES_EXTENSIONS = List.of(PRESERVE_UNKNOWN, "x-kubernetes-int-or-string",

@@ -29,7 +29,8 @@ class KustomizeRenderTest {
 
     static final List<String> KUSTOMIZATIONS = RenderedManifests.KUSTOMIZATIONS;
 
-    private static final Set<String> CUSTOM_KINDS = Set.of("ScaledObject", "KafkaTopic");
+    private static final Set<String> CUSTOM_KINDS = Set.of("ScaledObject", "KafkaTopic", "KafkaUser",
+            "TriggerAuthentication");
     private static final CrdSchemas CRD_SCHEMAS = CrdSchemas.load();
 
     @ParameterizedTest
@@ -121,6 +122,11 @@ class KustomizeRenderTest {
         ((ObjectNode) noTriggers.path("spec")).remove("triggers");
         assertThat(CRD_SCHEMAS.validate(noTriggers).orElseThrow()).anySatisfy(
                 m -> assertThat(m.getMessage()).contains("triggers"));
+
+        JsonNode user = RenderedManifests.of("deploy/k8s/base").custom("KafkaUser").get(0).deepCopy();
+        ((ObjectNode) user.path("spec").path("authorization").path("acls").get(0)).putArray("operations").add("Reed");
+        assertThat(CRD_SCHEMAS.validate(user).orElseThrow()).anySatisfy(
+                m -> assertThat(m.getMessage()).contains("operations"));
 
         JsonNode topic = RenderedManifests.of("deploy/k8s/base").custom("KafkaTopic").get(0).deepCopy();
         ((ObjectNode) topic.path("spec")).put("partitions", 0);

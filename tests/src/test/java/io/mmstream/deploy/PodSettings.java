@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.mmstream.config.Settings;
 import io.mmstream.worker.WorkerSettings;
 import java.io.IOException;
 import java.io.StringReader;
@@ -176,6 +177,22 @@ final class PodSettings {
             return Optional.of(file.getProperty(key));
         }
         return contract.defaultValue(app, key);
+    }
+
+    /**
+     * The pod's settings as the app would load them, for code that derives from settings (ACLs): file, then
+     * literal MMSTREAM_* values, then options. Values from Secrets are not resolvable here and are left out.
+     */
+    Settings settings() {
+        Map<String, String> values = new LinkedHashMap<>();
+        file.stringPropertyNames().forEach(k -> values.put(k, file.getProperty(k)));
+        envOverrides.forEach((k, v) -> {
+            if (v != null) {
+                values.put(k, v);
+            }
+        });
+        values.putAll(optionOverrides);
+        return Settings.of(values);
     }
 
     String require(String key) {

@@ -102,6 +102,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final Map<String, String> listenerProtocols = new LinkedHashMap<>();
     private final Map<String, String> extraProperties = new LinkedHashMap<>();
     private List<String> scramArguments = List.of();
+    private String controllerProtocol = "PLAINTEXT";
     private Path logDir;
     private int plaintextPort;
 
@@ -116,6 +117,16 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     /** Adds a client listener named {@code name} with the given security protocol (e.g. SASL_SSL). */
     public Builder listener(String name, String securityProtocol) {
       listenerProtocols.put(name, securityProtocol);
+      return this;
+    }
+
+    /**
+     * Security protocol of the KRaft controller listener (default PLAINTEXT). With an authorizer, the
+     * broker's requests to its controller are authorized too: an SSL controller listener with client
+     * certificates gives the broker a principal of its own instead of ANONYMOUS.
+     */
+    public Builder controllerProtocol(String securityProtocol) {
+      this.controllerProtocol = securityProtocol;
       return this;
     }
 
@@ -151,7 +162,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         int controllerPort = freePort();
         StringBuilder listeners = new StringBuilder();
-        StringBuilder protocolMap = new StringBuilder(CONTROLLER_LISTENER + ":PLAINTEXT");
+        StringBuilder protocolMap = new StringBuilder(CONTROLLER_LISTENER + ":" + controllerProtocol);
         for (Map.Entry<String, Integer> e : ports.entrySet()) {
           listeners.append(e.getKey()).append("://localhost:").append(e.getValue()).append(',');
           protocolMap.append(',').append(e.getKey()).append(':').append(protocols.get(e.getKey()));
