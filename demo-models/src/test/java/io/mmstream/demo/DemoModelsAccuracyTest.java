@@ -17,7 +17,7 @@ class DemoModelsAccuracyTest {
 
   @Test
   void heldOutAccuracyMeetsTheDemoBar() throws Exception {
-    LabelSet demo = LabelSet.read(HOME.resolve("config/demo/label-sets.json")).get("demo");
+    LabelSet demo = DemoEvaluation.labelSet(HOME.resolve("config/demo/label-sets.json"), "demo", "demo");
     DemoEvaluation.Result result = DemoEvaluation.evaluate(MODELS.resolve("clip"), MODELS.resolve("caption"),
         MODELS.resolve("vqa"), demo, 200, DemoEvaluation.SCENE_SIZE);
     String report = String.format("tag top-1 %.3f, caption attributes %.3f, VQA %.3f; misses: %s", result.tagTop1(),

@@ -39,10 +39,7 @@ final class EvalDemoCommand implements Callable<Integer> {
     Path home = ProjectHome.path();
     Path dir = models != null ? models : home.resolve("models/demo");
     Path sets = labelSets != null ? labelSets : home.resolve("config/demo/label-sets.json");
-    LabelSet set = LabelSet.read(sets).get(labelSet);
-    if (set == null) {
-      throw new IllegalArgumentException(sets + " has no label set '" + labelSet + "'");
-    }
+    LabelSet set = DemoEvaluation.labelSet(sets, "demo", labelSet);
     DemoEvaluation.Result result = DemoEvaluation.evaluate(
         dir.resolve("clip"), dir.resolve("caption"), dir.resolve("vqa"), set, scenes, DemoEvaluation.SCENE_SIZE);
     System.out.printf("held-out scenes: %d (seed %d), VQA questions: %d%n", result.scenes(),

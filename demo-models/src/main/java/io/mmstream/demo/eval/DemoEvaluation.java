@@ -1,6 +1,7 @@
 package io.mmstream.demo.eval;
 
 import ai.djl.ndarray.NDManager;
+import io.mmstream.config.LabelSets;
 import io.mmstream.demo.SceneGenerator;
 import io.mmstream.demo.SceneGenerator.QuestionAnswer;
 import io.mmstream.demo.SceneGenerator.Scene;
@@ -44,6 +45,13 @@ public final class DemoEvaluation {
                        List<String> examples) {}
 
   private DemoEvaluation() {}
+
+  /** Label set {@code name} as the stream app resolves it for {@code tenant} from a label sets file. */
+  public static LabelSet labelSet(Path labelSetsFile, String tenant, String name) {
+    LabelSets.LabelSet set = LabelSets.load(labelSetsFile).find(tenant, name)
+        .orElseThrow(() -> new IllegalArgumentException(labelSetsFile + " has no label set '" + name + "'"));
+    return new LabelSet(set.name(), set.labels(), set.templates());
+  }
 
   public static Result evaluate(Path clipDir, Path captionDir, Path vqaDir, LabelSet labels, int sceneCount,
                                 int sceneSize) throws IOException {

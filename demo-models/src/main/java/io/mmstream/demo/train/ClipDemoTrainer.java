@@ -2,6 +2,7 @@ package io.mmstream.demo.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -29,13 +30,13 @@ import java.util.function.Predicate;
  * Trains the demo's tiny CLIP contrastively on synthetic scenes and writes it as a Hugging Face
  * CLIP directory.
  *
- * <p>Each image in a batch gets one text: a colour-and-shape tag in one of the demo label set's
- * templates, a bare shape, or the scene's caption. Several images in a batch often fit one text (two
- * scenes with a red circle), so the targets are soft: every image/text pair that fits counts as a
+ * <p>The texts of a batch are every colour-and-shape tag (in one of the demo label set's templates),
+ * every bare shape, and the batch's captions. An image fits several texts and a text several images
+ * (two scenes with a red circle), so the targets are soft: every image/text pair that fits counts as a
  * positive, in both directions of the loss.
  */
 public final class ClipDemoTrainer {
-  static final int IMAGE_SIZE = 64;
+  static final int IMAGE_SIZE = 96;
   static final int CONTEXT_LENGTH = 24;
   /** Scenes are drawn larger than the model sees, so training resizes as inference does. */
   static final int SCENE_SIZE = 128;
@@ -74,7 +75,8 @@ public final class ClipDemoTrainer {
 
   private static NDArray contrastiveLoss(ClipModel model, TrainableWeights parameters, ClipTokenizer tokenizer,
                                          Batch batch, NDManager step) {
-    int b = batch.texts().size();
+    int t = batch.texts().size();
+    int b = batch.matches().length / t;
     NDArray pixels = step.create(batch.pixels(), new Shape(b, 3, IMAGE_SIZE, IMAGE_SIZE));
     NDArray images = ClipModel.normalize(model.encodeImage(pixels));
     // The ids live in the step's manager: the embedding's backward pass reads them.
@@ -84,11 +86,14 @@ public final class ClipDemoTrainer {
     // CLIP's own guard: the temperature may not grow past 100.
     NDArray scale = parameters.load("logit_scale", new long[0]).orElseThrow().clip(0, Math.log(100)).exp();
     NDArray logits = images.matMul(texts.transpose()).mul(scale);
-    NDArray matches = step.create(batch.matches(), new Shape(b, b));
+    NDArray matches = step.create(batch.matches(), new Shape(b, t));
     NDArray imageToText = matches.div(matches.sum(new int[] {1}, true));
-    NDArray textToImage = matches.div(matches.sum(new int[] {0}, true));
+    // A tag that no image of the batch shows has no target image: its column is left out.
+    NDArray imagesPerText = matches.sum(new int[] {0}, true);
+    NDArray textToImage = matches.div(imagesPerText.maximum(1f));
+    float textsShown = imagesPerText.gt(0).toType(DataType.FLOAT32, false).sum().getFloat();
     NDArray lossImages = imageToText.mul(logits.logSoftmax(1)).sum(new int[] {1}).mean().neg();
-    NDArray lossTexts = textToImage.mul(logits.logSoftmax(0)).sum(new int[] {0}).mean().neg();
+    NDArray lossTexts = Scalars.divide(textToImage.mul(logits.logSoftmax(0)).sum().neg(), textsShown);
     return Scalars.multiply(lossImages.add(lossTexts), 0.5f);
   }
 
@@ -98,30 +103,32 @@ public final class ClipDemoTrainer {
     List<Scene> drawn = new ArrayList<>();
     List<String> texts = new ArrayList<>();
     List<Predicate<Scene>> fits = new ArrayList<>();
+    // Every colour+shape tag and every bare shape is among the texts of every batch, so each image
+    // is scored against the whole label space at each step; the scenes' captions come on top.
+    for (SceneGenerator.ShapeColor color : SceneGenerator.ShapeColor.values()) {
+      for (SceneGenerator.ShapeKind kind : SceneGenerator.ShapeKind.values()) {
+        String tag = color.word() + " " + kind.word();
+        texts.add(TAG_TEMPLATES.get(random.nextInt(TAG_TEMPLATES.size())).replace("{}", tag));
+        fits.add(s -> s.tags().contains(tag));
+      }
+    }
+    for (SceneGenerator.ShapeKind kind : SceneGenerator.ShapeKind.values()) {
+      texts.add("a " + kind.word() + ".");
+      fits.add(s -> s.shapes().stream().anyMatch(x -> x.kind() == kind));
+    }
     for (int i = 0; i < size; i++) {
       Scene scene = scenes.next();
       drawn.add(scene);
       System.arraycopy(preprocessor.pixelValues(PixelImage.from(scene.image())), 0, pixels, i * plane, plane);
-      SceneGenerator.Shape shape = scene.shapes().get(random.nextInt(scene.shapes().size()));
-      double kind = random.nextDouble();
-      if (kind < 0.6) {
-        String tag = shape.phrase();
-        texts.add(TAG_TEMPLATES.get(random.nextInt(TAG_TEMPLATES.size())).replace("{}", tag));
-        fits.add(s -> s.tags().contains(tag));
-      } else if (kind < 0.8) {
-        SceneGenerator.ShapeKind shapeKind = shape.kind();
-        texts.add("a " + shapeKind.word() + ".");
-        fits.add(s -> s.shapes().stream().anyMatch(x -> x.kind() == shapeKind));
-      } else {
-        String caption = scene.caption();
-        texts.add(caption);
-        fits.add(s -> s.caption().equals(caption));
-      }
+      String caption = scene.caption();
+      texts.add(caption);
+      fits.add(s -> s.caption().equals(caption));
     }
-    float[] matches = new float[size * size];
+    int textCount = texts.size();
+    float[] matches = new float[size * textCount];
     for (int i = 0; i < size; i++) {
-      for (int j = 0; j < size; j++) {
-        matches[i * size + j] = fits.get(j).test(drawn.get(i)) ? 1f : 0f;
+      for (int j = 0; j < textCount; j++) {
+        matches[i * textCount + j] = fits.get(j).test(drawn.get(i)) ? 1f : 0f;
       }
     }
     return new Batch(pixels, texts, matches);
