@@ -14,12 +14,19 @@ import java.util.List;
  * not get through. Allow-listed CIDRs are exempt. (IPv4-mapped IPv6 addresses need no entry: the
  * JDK turns {@code ::ffff:a.b.c.d} into the IPv4 address.)
  *
- * <p>Residual risk (DNS rebinding): java.net.http resolves the host again when it connects. The JDK
- * caches successful lookups (networkaddress.cache.ttl, 30 s by default), so that second lookup
- * normally returns the checked answer; a deployment that needs a hard guarantee runs the workers
- * behind an egress proxy or network policy that enforces the same blocks.
+ * <p>DNS rebinding: {@link ImageFetcher} connects through this guard's answer (it is the HTTP
+ * client's DNS resolver), so the addresses that were checked are the only ones it can connect to; a
+ * second lookup that could return another address never happens.
  */
 public final class AddressGuard {
+
+  /** Name resolution; the JDK's resolver in production, a scripted one in tests (several addresses, rebinding). */
+  @FunctionalInterface
+  public interface Resolver {
+    Resolver SYSTEM = InetAddress::getAllByName;
+
+    InetAddress[] resolve(String host) throws UnknownHostException;
+  }
 
   private static final List<Cidr> FORBIDDEN = List.of(
       "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
@@ -30,9 +37,15 @@ public final class AddressGuard {
       .stream().map(Cidr::parse).toList();
 
   private final List<Cidr> allowed;
+  private final Resolver resolver;
 
   public AddressGuard(List<String> allowedCidrs) {
+    this(allowedCidrs, Resolver.SYSTEM);
+  }
+
+  public AddressGuard(List<String> allowedCidrs, Resolver resolver) {
     this.allowed = allowedCidrs.stream().map(Cidr::parse).toList();
+    this.resolver = resolver;
   }
 
   /**
@@ -47,9 +60,12 @@ public final class AddressGuard {
     String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     InetAddress[] addresses;
     try {
-      addresses = InetAddress.getAllByName(bare);
+      addresses = resolver.resolve(bare);
     } catch (UnknownHostException e) {
       throw new ImageRejectedException(ImageRejectedException.UNKNOWN_HOST, "cannot resolve " + host, e);
+    }
+    if (addresses == null || addresses.length == 0) {
+      throw new ImageRejectedException(ImageRejectedException.UNKNOWN_HOST, host + " resolves to no address");
     }
     for (InetAddress a : addresses) {
       if (isForbidden(a)) {

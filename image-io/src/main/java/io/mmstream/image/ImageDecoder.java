@@ -16,8 +16,10 @@ import javax.imageio.stream.ImageInputStream;
  * Decodes JPEG, PNG, GIF (first frame), BMP and WebP bytes into {@link PixelImage}s, refusing
  * anything dangerous or wrong before the pixels are decoded: the format comes from the magic bytes
  * and must agree with the declared content type; the dimensions come from the header through the
- * format's {@link ImageReader} and must respect the pixel limits (decompression bombs). Every
- * failure is an {@link ImageRejectedException} with a reason code.
+ * format's {@link ImageReader} and must respect the pixel limits (decompression bombs); a file cut
+ * short is recognised from the format's end structure where it has one, because some readers fill
+ * missing data silently. Every failure is an {@link ImageRejectedException} with a reason code; no
+ * other exception escapes.
  */
 public final class ImageDecoder {
 
@@ -32,7 +34,10 @@ public final class ImageDecoder {
     this.limits = limits;
   }
 
-  /** Format and dimensions, from the header only; cheap enough for the stream application. */
+  /**
+   * Format and dimensions from the header, and the end-of-file check; no pixels are decoded, so it is
+   * cheap enough for the stream application.
+   */
   public ImageInfo probe(byte[] bytes, String contentType) throws ImageRejectedException {
     ImageFormat format = checkFormat(bytes, contentType);
     try (ImageInputStream in = open(bytes)) {
@@ -42,7 +47,7 @@ public final class ImageDecoder {
       } finally {
         reader.dispose();
       }
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       throw corrupt(format, e);
     }
   }
@@ -89,7 +94,58 @@ public final class ImageDecoder {
       throw new ImageRejectedException(ImageRejectedException.CONTENT_TYPE_MISMATCH,
           "declared " + contentType + " but the bytes are " + sniffed.get());
     }
+    checkComplete(sniffed.get(), bytes);
     return sniffed.get();
+  }
+
+  /**
+   * Refuses a file whose end structure is missing: PNG without IEND, JPEG without an EOI marker, GIF
+   * without its trailer, BMP or WebP shorter than the size in their header. The readers would
+   * otherwise decode some truncated files without complaint (the PNG reader skips CRCs, the WebP
+   * lossless reader reads past the end as zeros).
+   */
+  private static void checkComplete(ImageFormat format, byte[] b) throws ImageRejectedException {
+    String missing = switch (format) {
+      case PNG -> {
+        int iend = lastIndexOf(b, PNG_IEND);
+        yield iend < 0 || iend + PNG_IEND.length + 4 > b.length ? "no complete IEND chunk" : null;
+      }
+      case JPEG -> lastIndexOf(b, JPEG_EOI) < 0 ? "no end-of-image marker" : null;
+      case GIF -> b[b.length - 1] != GIF_TRAILER ? "no trailer" : null;
+      case BMP -> {
+        long declared = littleEndianUnsignedInt(b, 2);
+        yield declared > b.length ? "header says " + declared + " bytes" : null;
+      }
+      case WEBP -> {
+        long declared = b.length < 8 ? Long.MAX_VALUE : littleEndianUnsignedInt(b, 4) + 8;
+        yield declared > b.length ? "RIFF header says " + declared + " bytes" : null;
+      }
+    };
+    if (missing != null) {
+      throw new ImageRejectedException(ImageRejectedException.CORRUPT_IMAGE,
+          format + " is truncated (" + b.length + " bytes): " + missing);
+    }
+  }
+
+  private static final byte[] PNG_IEND = {'I', 'E', 'N', 'D'};
+  private static final byte[] JPEG_EOI = {(byte) 0xFF, (byte) 0xD9};
+  private static final byte GIF_TRAILER = 0x3B;
+
+  private static int lastIndexOf(byte[] b, byte[] pattern) {
+    outer:
+    for (int i = b.length - pattern.length; i >= 0; i--) {
+      for (int j = 0; j < pattern.length; j++) {
+        if (b[i + j] != pattern[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+
+  private static long littleEndianUnsignedInt(byte[] b, int at) {
+    return (b[at] & 0xFFL) | (b[at + 1] & 0xFFL) << 8 | (b[at + 2] & 0xFFL) << 16 | (b[at + 3] & 0xFFL) << 24;
   }
 
   private ImageInfo checkDimensions(ImageFormat format, ImageReader reader) throws IOException, ImageRejectedException {

@@ -2,47 +2,74 @@ package io.mmstream.image;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpResponse.BodySubscriber;
-import java.net.http.HttpTimeoutException;
-import java.nio.ByteBuffer;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Flow;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
+import org.apache.hc.client5.http.DnsResolver;
+import org.apache.hc.client5.http.classic.methods.HttpGet;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.http.HttpEntity;
+import org.apache.hc.core5.util.Timeout;
 
 /**
- * Fetches image bytes from http(s) URIs (and file: URIs when enabled) within {@link ImageLimits}:
- * the {@link AddressGuard} checks the host of the URI and of every redirect (redirects are followed
- * here, not by the client); the body is counted while it streams and the download is cancelled at
- * the size limit; a connect timeout, a stall timeout (no bytes for the read timeout) and a total
- * timeout bound the time.
+ * Fetches image bytes from http(s) URIs (and file: URIs when enabled) within {@link ImageLimits}.
+ * The {@link AddressGuard} is the HTTP client's DNS resolver: every connection, the first and each
+ * redirect's (redirects are followed here, not by the client), goes only to addresses the guard has
+ * just checked, so a name that resolves to several addresses is refused when any is forbidden, and
+ * DNS rebinding cannot swap in another address between check and connect. The body is counted while
+ * it streams and the download stops at the size limit; a connect timeout, a stall timeout (no bytes
+ * for the read timeout) and a total deadline (the request is aborted when it passes) bound the time.
  */
 public final class ImageFetcher {
 
+  /** Aborts requests at their total deadline; one daemon thread for every fetcher in the JVM. */
+  private static final ScheduledThreadPoolExecutor DEADLINES = deadlineTimer();
+
   private final ImageLimits limits;
   private final AddressGuard guard;
-  private final HttpClient client;
+  private final CloseableHttpClient client;
 
   public ImageFetcher(ImageLimits limits) {
+    this(limits, AddressGuard.Resolver.SYSTEM);
+  }
+
+  /** A fetcher whose names are resolved by {@code resolver} (tests script DNS answers with it). */
+  public ImageFetcher(ImageLimits limits, AddressGuard.Resolver resolver) {
     this.limits = limits;
-    this.guard = new AddressGuard(limits.allowedCidrs());
-    this.client = HttpClient.newBuilder()
-        .connectTimeout(limits.connectTimeout())
-        .followRedirects(HttpClient.Redirect.NEVER)
+    this.guard = new AddressGuard(limits.allowedCidrs(), resolver);
+    this.client = HttpClients.custom()
+        .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
+            .setDnsResolver(new GuardedResolver(guard))
+            .setDefaultConnectionConfig(ConnectionConfig.custom()
+                .setConnectTimeout(Timeout.of(limits.connectTimeout()))
+                .setSocketTimeout(Timeout.of(limits.readTimeout()))
+                .build())
+            .build())
+        .setDefaultRequestConfig(RequestConfig.custom().setResponseTimeout(Timeout.of(limits.readTimeout())).build())
+        // Every fetch opens its own connection: nothing pooled outlives a fetch or its address check.
+        .setConnectionReuseStrategy((request, response, context) -> false)
+        .disableRedirectHandling()
+        .disableAutomaticRetries()
+        // A compressed body would be inflated past what the size limit counts on the wire.
+        .disableContentCompression()
+        .disableCookieManagement()
+        .disableAuthCaching()
+        .setUserAgent("mmstream-image-fetcher")
         .build();
   }
 
@@ -58,8 +85,7 @@ public final class ImageFetcher {
     long deadline = System.nanoTime() + limits.totalTimeout().toNanos();
     URI current = uri;
     for (int hop = 0; ; hop++) {
-      checkAllowed(current);
-      if ("file".equals(scheme(current))) {
+      if ("file".equals(checkScheme(current))) {
         return readFile(current);
       }
       HopResult result = get(current, deadline);
@@ -79,13 +105,19 @@ public final class ImageFetcher {
    * it routes a task.
    */
   public void checkAllowed(URI uri) throws ImageRejectedException {
+    if (!"file".equals(checkScheme(uri))) {
+      guard.check(uri.getHost());
+    }
+  }
+
+  /** The URI's scheme when it may be fetched at all (the host's addresses are checked at connect). */
+  private String checkScheme(URI uri) throws ImageRejectedException {
     String scheme = scheme(uri);
     switch (scheme) {
       case "http", "https" -> {
         if (uri.getHost() == null) {
           throw new ImageRejectedException(ImageRejectedException.BAD_URI, "no host in " + uri);
         }
-        guard.check(uri.getHost());
       }
       case "file" -> {
         if (!limits.allowFile()) {
@@ -97,168 +129,147 @@ public final class ImageFetcher {
       default -> throw new ImageRejectedException(ImageRejectedException.URI_SCHEME_NOT_ALLOWED,
           "scheme '" + scheme + "' is not http, https" + (limits.allowFile() ? " or file" : ""));
     }
+    return scheme;
   }
 
   private record HopResult(byte[] body, String contentType, URI redirect) {}
 
   private HopResult get(URI uri, long deadline) throws ImageRejectedException {
-    Duration headerWait = min(limits.readTimeout(), remaining(deadline, uri));
-    HttpRequest request = HttpRequest.newBuilder(uri).timeout(headerWait).GET().build();
-    BoundedBody body = new BoundedBody(limits.maxFetchBytes());
-    CompletableFuture<HttpResponse<byte[]>> future = client.sendAsync(request, body::subscriber);
+    long left = deadline - System.nanoTime();
+    if (left <= 0) {
+      throw new ImageRejectedException(ImageRejectedException.FETCH_TIMEOUT, uri + ": total timeout reached");
+    }
+    HttpGet request = new HttpGet(uri);
+    ScheduledFuture<?> abortAtDeadline = DEADLINES.schedule(request::cancel, left, TimeUnit.NANOSECONDS);
+    ClassicHttpResponse response = null;
     try {
-      while (true) {
-        long waitNanos = Math.min(limits.readTimeout().toNanos(), remaining(deadline, uri).toNanos());
-        try {
-          HttpResponse<byte[]> response = future.get(waitNanos, TimeUnit.NANOSECONDS);
-          return toHopResult(uri, response);
-        } catch (TimeoutException e) {
-          long idle = System.nanoTime() - body.lastActivityNanos.get();
-          if (idle >= limits.readTimeout().toNanos() || System.nanoTime() >= deadline) {
-            throw new ImageRejectedException(ImageRejectedException.FETCH_TIMEOUT,
-                uri + ": no data for " + Duration.ofNanos(idle).toMillis() + " ms or past the total timeout of "
-                    + limits.totalTimeout().toMillis() + " ms");
-          }
-        }
-      }
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof ImageRejectedException rejected) {
-        throw rejected;
-      }
-      if (cause instanceof HttpTimeoutException) {
-        throw new ImageRejectedException(ImageRejectedException.FETCH_TIMEOUT, uri + ": " + cause.getMessage(), cause);
-      }
-      if (cause != null && cause.getCause() instanceof ImageRejectedException rejected) {
-        throw rejected;
-      }
-      throw new ImageRejectedException(ImageRejectedException.FETCH_FAILED, uri + ": " + cause, cause);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new ImageRejectedException(ImageRejectedException.FETCH_FAILED, uri + ": interrupted", e);
+      response = client.executeOpen(null, request, null);
+      return toHopResult(uri, response);
+    } catch (IOException e) {
+      throw failure(uri, e, deadline);
     } finally {
-      body.cancel();
-      future.cancel(true);
+      abortAtDeadline.cancel(false);
+      // Drops the connection of a body that was not read to its end (too large, redirect, error).
+      request.cancel();
+      closeQuietly(response);
     }
   }
 
-  private HopResult toHopResult(URI uri, HttpResponse<byte[]> response) throws ImageRejectedException {
-    int status = response.statusCode();
+  private HopResult toHopResult(URI uri, ClassicHttpResponse response) throws ImageRejectedException, IOException {
+    int status = response.getCode();
     if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
-      String location = response.headers().firstValue("location").orElseThrow(() ->
-          new ImageRejectedException(ImageRejectedException.FETCH_FAILED, uri + ": redirect without a Location"));
+      Header location = response.getFirstHeader("Location");
+      if (location == null) {
+        throw new ImageRejectedException(ImageRejectedException.FETCH_FAILED, uri + ": redirect without a Location");
+      }
       try {
-        return new HopResult(null, null, uri.resolve(new URI(location)));
+        return new HopResult(null, null, uri.resolve(new URI(location.getValue())));
       } catch (URISyntaxException e) {
-        throw new ImageRejectedException(ImageRejectedException.BAD_URI, uri + " redirects to a bad URI " + location, e);
+        throw new ImageRejectedException(ImageRejectedException.BAD_URI,
+            uri + " redirects to a bad URI " + location.getValue(), e);
       }
     }
     if (status != 200) {
       throw new ImageRejectedException(ImageRejectedException.FETCH_FAILED, uri + ": HTTP " + status);
     }
-    return new HopResult(response.body(), response.headers().firstValue("content-type").orElse(null), null);
+    Header contentType = response.getFirstHeader("Content-Type");
+    return new HopResult(readBody(response.getEntity()), contentType == null ? null : contentType.getValue(), null);
   }
 
   /**
-   * Collects a response body up to a byte limit. The limit is checked against Content-Length before
-   * any byte is read and against the running count while the body streams, so a lying or endless
-   * response is cut off at the limit.
+   * The body up to the byte limit: checked against Content-Length before any byte is read and
+   * against the running count while it streams, so a lying or endless response is cut off.
    */
-  private static final class BoundedBody {
-    private final int maxBytes;
-    final AtomicLong lastActivityNanos = new AtomicLong(System.nanoTime());
-    private volatile Flow.Subscription subscription;
-
-    BoundedBody(int maxBytes) {
-      this.maxBytes = maxBytes;
+  private byte[] readBody(HttpEntity entity) throws ImageRejectedException, IOException {
+    if (entity == null) {
+      return new byte[0];
     }
-
-    BodySubscriber<byte[]> subscriber(HttpResponse.ResponseInfo info) {
-      lastActivityNanos.set(System.nanoTime());
-      if (info.statusCode() != 200) {
-        return HttpResponse.BodySubscribers.replacing(null);
-      }
-      long declared = info.headers().firstValueAsLong("content-length").orElse(-1);
-      if (declared > maxBytes) {
-        return failing(new ImageRejectedException(ImageRejectedException.TOO_LARGE,
-            "Content-Length " + declared + " exceeds the fetch limit of " + maxBytes + " bytes"));
-      }
-      return new Collector();
+    int max = limits.maxFetchBytes();
+    if (entity.getContentLength() > max) {
+      throw new ImageRejectedException(ImageRejectedException.TOO_LARGE,
+          "Content-Length " + entity.getContentLength() + " exceeds the fetch limit of " + max + " bytes");
     }
+    try (InputStream in = entity.getContent()) {
+      byte[] body = in.readNBytes(max + 1);
+      if (body.length > max) {
+        throw new ImageRejectedException(ImageRejectedException.TOO_LARGE,
+            "body exceeds the fetch limit of " + max + " bytes");
+      }
+      return body;
+    }
+  }
 
-    void cancel() {
-      Flow.Subscription s = subscription;
-      if (s != null) {
-        s.cancel();
+  private ImageRejectedException failure(URI uri, IOException e, long deadline) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RefusedHost refused) {
+        return refused.rejection;
       }
     }
-
-    private BodySubscriber<byte[]> failing(ImageRejectedException error) {
-      return new BodySubscriber<>() {
-        private final CompletableFuture<byte[]> result = CompletableFuture.failedFuture(error);
-
-        @Override
-        public CompletionStage<byte[]> getBody() {
-          return result;
-        }
-
-        @Override
-        public void onSubscribe(Flow.Subscription s) {
-          s.cancel();
-        }
-
-        @Override
-        public void onNext(List<ByteBuffer> item) {}
-
-        @Override
-        public void onError(Throwable throwable) {}
-
-        @Override
-        public void onComplete() {}
-      };
+    if (System.nanoTime() - deadline >= 0) {
+      return new ImageRejectedException(ImageRejectedException.FETCH_TIMEOUT,
+          uri + ": past the total timeout of " + limits.totalTimeout().toMillis() + " ms", e);
     }
+    if (e instanceof InterruptedIOException) {
+      // Socket read and connect timeouts: no bytes within the read (stall) or connect timeout.
+      return new ImageRejectedException(ImageRejectedException.FETCH_TIMEOUT, uri + ": " + e, e);
+    }
+    if (e instanceof UnknownHostException) {
+      return new ImageRejectedException(ImageRejectedException.UNKNOWN_HOST, "cannot resolve " + uri.getHost(), e);
+    }
+    return new ImageRejectedException(ImageRejectedException.FETCH_FAILED, uri + ": " + e, e);
+  }
 
-    private final class Collector implements BodySubscriber<byte[]> {
-      private final CompletableFuture<byte[]> result = new CompletableFuture<>();
-      private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-
-      @Override
-      public CompletionStage<byte[]> getBody() {
-        return result;
-      }
-
-      @Override
-      public void onSubscribe(Flow.Subscription s) {
-        subscription = s;
-        s.request(Long.MAX_VALUE);
-      }
-
-      @Override
-      public void onNext(List<ByteBuffer> buffers) {
-        lastActivityNanos.set(System.nanoTime());
-        for (ByteBuffer b : buffers) {
-          if (out.size() + (long) b.remaining() > maxBytes) {
-            subscription.cancel();
-            result.completeExceptionally(new ImageRejectedException(ImageRejectedException.TOO_LARGE,
-                "body exceeds the fetch limit of " + maxBytes + " bytes"));
-            return;
-          }
-          byte[] chunk = new byte[b.remaining()];
-          b.get(chunk);
-          out.write(chunk, 0, chunk.length);
-        }
-      }
-
-      @Override
-      public void onError(Throwable throwable) {
-        result.completeExceptionally(throwable);
-      }
-
-      @Override
-      public void onComplete() {
-        result.complete(out.toByteArray());
+  private static void closeQuietly(ClassicHttpResponse response) {
+    if (response != null) {
+      try {
+        response.close();
+      } catch (IOException alreadyFailed) {
+        // the connection is discarded either way
       }
     }
+  }
+
+  /** The HTTP client's resolver: the guard's checked answer, or a refusal that carries the guard's reason. */
+  private static final class GuardedResolver implements DnsResolver {
+    private final AddressGuard guard;
+
+    GuardedResolver(AddressGuard guard) {
+      this.guard = guard;
+    }
+
+    @Override
+    public InetAddress[] resolve(String host) throws UnknownHostException {
+      try {
+        return guard.check(host).toArray(InetAddress[]::new);
+      } catch (ImageRejectedException e) {
+        throw new RefusedHost(e);
+      }
+    }
+
+    @Override
+    public String resolveCanonicalHostname(String host) {
+      return host;
+    }
+  }
+
+  /** DnsResolver may only throw UnknownHostException; this one carries the guard's rejection out. */
+  private static final class RefusedHost extends UnknownHostException {
+    final transient ImageRejectedException rejection;
+
+    RefusedHost(ImageRejectedException rejection) {
+      super(rejection.getMessage());
+      this.rejection = rejection;
+    }
+  }
+
+  private static ScheduledThreadPoolExecutor deadlineTimer() {
+    ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread thread = new Thread(r, "mmstream-fetch-deadlines");
+      thread.setDaemon(true);
+      return thread;
+    });
+    timer.setRemoveOnCancelPolicy(true);
+    return timer;
   }
 
   private FetchedImage readFile(URI uri) throws ImageRejectedException {
@@ -300,17 +311,5 @@ public final class ImageFetcher {
 
   private static String scheme(URI uri) {
     return uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-  }
-
-  private static Duration remaining(long deadline, URI uri) throws ImageRejectedException {
-    long left = deadline - System.nanoTime();
-    if (left <= 0) {
-      throw new ImageRejectedException(ImageRejectedException.FETCH_TIMEOUT, uri + ": total timeout reached");
-    }
-    return Duration.ofNanos(left);
-  }
-
-  private static Duration min(Duration a, Duration b) {
-    return a.compareTo(b) <= 0 ? a : b;
   }
 }

@@ -35,4 +35,15 @@ class AddressGuardTest {
     assertRejected(() -> withAllowList.check("127.0.0.2"), ImageRejectedException.FORBIDDEN_ADDRESS);
     assertRejected(() -> withAllowList.check("10.10.0.1"), ImageRejectedException.FORBIDDEN_ADDRESS);
   }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"10.0.0.1", "127.0.0.1", "169.254.169.254", "fd00::1"})
+  void aNameIsRefusedWhenAnyOfItsAddressesIsForbidden(String hidden) throws Exception {
+    InetAddress[] answer = {InetAddress.getByName("93.184.215.14"), InetAddress.getByName(hidden),
+        InetAddress.getByName("8.8.8.8")};
+    AddressGuard scripted = new AddressGuard(List.of(), host -> answer);
+    assertRejected(() -> scripted.check("cdn.example"), ImageRejectedException.FORBIDDEN_ADDRESS);
+    AddressGuard allPublic = new AddressGuard(List.of(), host -> new InetAddress[] {answer[0], answer[2]});
+    assertThat(allPublic.check("cdn.example")).containsExactly(answer[0], answer[2]);
+  }
 }

@@ -11,12 +11,16 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,6 +33,7 @@ class ImageFetcherTest {
   private static ExecutorService executor;
   private static final CountDownLatch RELEASE = new CountDownLatch(1);
   private static final byte[] PNG = TestImages.encode("png", 16, 16);
+  private static final AtomicInteger REQUESTS = new AtomicInteger();
   private static String base;
 
   @BeforeAll
@@ -37,6 +42,7 @@ class ImageFetcherTest {
     executor = Executors.newCachedThreadPool();
     server.setExecutor(executor);
     server.createContext("/image.png", x -> {
+      REQUESTS.incrementAndGet();
       x.getResponseHeaders().add("Content-Type", "image/png");
       x.sendResponseHeaders(200, PNG.length);
       x.getResponseBody().write(PNG);
@@ -64,6 +70,19 @@ class ImageFetcherTest {
       x.getResponseBody().flush();
       await();
       x.close();
+    });
+    server.createContext("/drip", x -> {
+      x.sendResponseHeaders(200, 0);
+      try (OutputStream out = x.getResponseBody()) {
+        // one byte every 200 ms: never a stall, never over the size limit, never done
+        while (RELEASE.getCount() > 0) {
+          out.write(0);
+          out.flush();
+          RELEASE.await(200, TimeUnit.MILLISECONDS);
+        }
+      } catch (IOException | InterruptedException clientWentAway) {
+        // expected: the fetcher aborts at its total deadline
+      }
     });
     server.createContext("/no-headers", x -> {
       await();
@@ -146,6 +165,83 @@ class ImageFetcherTest {
   void stalledBodiesAndMissingHeadersTimeOut() {
     assertRejected(() -> fetcher.fetch(base + "/stall"), ImageRejectedException.FETCH_TIMEOUT);
     assertRejected(() -> fetcher.fetch(base + "/no-headers"), ImageRejectedException.FETCH_TIMEOUT);
+  }
+
+  @Test
+  void aBodyThatTricklesForeverIsAbortedAtTheTotalDeadline() {
+    ImageFetcher impatient = fetcher(Map.of("mmstream.fetch.total-timeout-ms", "1500"));
+    assertRejected(() -> impatient.fetch(base + "/drip"), ImageRejectedException.FETCH_TIMEOUT);
+  }
+
+  /** DNS answers scripted per name: each lookup takes the next answer (the last one repeats). */
+  private static AddressGuard.Resolver scriptedDns(Map<String, List<List<String>>> answers) {
+    Map<String, Deque<List<String>>> queues = new HashMap<>();
+    answers.forEach((name, list) -> queues.put(name, new ArrayDeque<>(list)));
+    return host -> {
+      LOOKUPS.incrementAndGet();
+      Deque<List<String>> queue = queues.get(host);
+      if (queue == null) {
+        throw new java.net.UnknownHostException(host);
+      }
+      List<String> answer = queue.size() > 1 ? queue.poll() : queue.peek();
+      InetAddress[] addresses = new InetAddress[answer.size()];
+      for (int i = 0; i < addresses.length; i++) {
+        addresses[i] = InetAddress.getByAddress(host, InetAddress.getByName(answer.get(i)).getAddress());
+      }
+      return addresses;
+    };
+  }
+
+  private static final AtomicInteger LOOKUPS = new AtomicInteger();
+
+  private static ImageFetcher fetcherWithDns(Map<String, List<List<String>>> answers) {
+    return new ImageFetcher(ImageLimits.from(Settings.of(Map.of("mmstream.fetch.allowed-cidrs", "127.0.0.1/32"))),
+        scriptedDns(answers));
+  }
+
+  private static String at(String host, String path) {
+    return "http://" + host + ":" + server.getAddress().getPort() + path;
+  }
+
+  @Test
+  void aNameIsFetchedFromTheAddressItsResolverVetted() throws Exception {
+    // "images.test" exists only in the scripted DNS: the fetch can only have connected through it
+    ImageFetcher fetcher = fetcherWithDns(Map.of("images.test", List.of(List.of("127.0.0.1"))));
+    assertThat(fetcher.fetch(at("images.test", "/image.png")).bytes()).isEqualTo(PNG);
+  }
+
+  @Test
+  void aNameWithAnyForbiddenAddressIsRefusedBeforeConnecting() {
+    ImageFetcher fetcher = fetcherWithDns(Map.of(
+        "mixed.test", List.of(List.of("127.0.0.1", "10.0.0.7")),
+        "public-and-metadata.test", List.of(List.of("93.184.215.14", "169.254.169.254"))));
+    int before = REQUESTS.get();
+    assertRejected(() -> fetcher.fetch(at("mixed.test", "/image.png")), ImageRejectedException.FORBIDDEN_ADDRESS);
+    assertRejected(() -> fetcher.fetch(at("public-and-metadata.test", "/image.png")),
+        ImageRejectedException.FORBIDDEN_ADDRESS);
+    assertThat(REQUESTS.get()).as("requests that reached the server").isEqualTo(before);
+    assertRejected(() -> fetcher.checkAllowed(java.net.URI.create(at("mixed.test", "/"))),
+        ImageRejectedException.FORBIDDEN_ADDRESS);
+  }
+
+  @Test
+  void rebindingCannotSwapTheAddressBetweenCheckAndConnect() throws Exception {
+    // first answer allowed, every later one private: a client that looked the name up again to
+    // connect would reach 10.0.0.7 (or fail); this one connects to the answer it checked
+    ImageFetcher fetcher = fetcherWithDns(Map.of("rebind.test", List.of(List.of("127.0.0.1"), List.of("10.0.0.7"))));
+    int lookups = LOOKUPS.get();
+    assertThat(fetcher.fetch(at("rebind.test", "/image.png")).bytes()).isEqualTo(PNG);
+    assertThat(LOOKUPS.get() - lookups).as("lookups for one fetch").isEqualTo(1);
+    assertRejected(() -> fetcher.fetch(at("rebind.test", "/image.png")), ImageRejectedException.FORBIDDEN_ADDRESS);
+  }
+
+  @Test
+  void redirectToANameThatResolvesPrivatelyIsRefused() {
+    ImageFetcher fetcher = fetcherWithDns(Map.of("cdn.test", List.of(List.of("127.0.0.1")),
+        "internal.test", List.of(List.of("192.168.4.4"))));
+    server.createContext("/redirect-internal-name", x -> redirect(x, "http://internal.test/secret.png"));
+    assertRejected(() -> fetcher.fetch(at("cdn.test", "/redirect-internal-name")),
+        ImageRejectedException.FORBIDDEN_ADDRESS);
   }
 
   @Test

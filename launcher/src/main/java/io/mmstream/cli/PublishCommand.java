@@ -2,19 +2,25 @@ package io.mmstream.cli;
 
 import io.mmstream.config.KafkaClientConfig;
 import io.mmstream.config.KafkaConnectionCheck;
+import io.mmstream.config.KafkaSettings;
 import io.mmstream.config.Settings;
 import io.mmstream.schema.ImageEvent;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.topic.Topics;
 import java.util.ArrayList;
 import java.util.List;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code bin/mmstream publish}: sends one ImageEvent per image to mm.images.v1. */
 @Command(name = "publish", mixinStandardHelpOptions = true,
@@ -44,20 +50,42 @@ public final class PublishCommand implements Callable<Integer> {
   @Option(names = "--tenant", defaultValue = "demo", description = "Tenant id (default: ${DEFAULT-VALUE}).")
   String tenant;
 
+  @Spec CommandSpec spec;
+
+  /**
+   * Publishes every image; one whose record Kafka refuses as too large (client max.request.size or the
+   * topic's max.message.bytes) is reported and skipped, and the command then exits with 1.
+   */
   @Override
   public Integer call() throws Exception {
     Settings settings = config.settings();
     ImageEvents.Requested requested = ImageEvents.requested(tasks, labelSet, labels, questions, candidates);
     KafkaConnectionCheck.verify(settings, "publish-check");
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    int refused = 0;
     try (KafkaProducer<String, ImageEvent> producer = new KafkaProducer<>(
         KafkaClientConfig.producer(settings, "publish"), new StringSerializer(),
         AvroSerdes.standard().imageEvent().serializer())) {
       for (String image : images) {
         ImageEvent event = ImageEvents.forSource(image, tenant, requested);
-        producer.send(new ProducerRecord<>(Topics.IMAGES, event.getEventId(), event)).get();
-        System.out.println("published " + event.getImageId() + " as event " + event.getEventId());
+        try {
+          producer.send(new ProducerRecord<>(Topics.IMAGES, event.getEventId(), event)).get();
+          out.println("published " + event.getImageId() + " as event " + event.getEventId());
+        } catch (ExecutionException | RecordTooLargeException e) {
+          Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+          if (!(cause instanceof RecordTooLargeException)) {
+            throw e;
+          }
+          refused++;
+          err.println("not published: " + image + " makes a record larger than Kafka accepts (max.request.size /"
+              + " the topic's max.message.bytes, both from mmstream.topics.max-message-bytes="
+              + settings.get(KafkaSettings.MAX_MESSAGE_BYTES) + "): " + cause.getMessage());
+        }
       }
     }
-    return 0;
+    out.flush();
+    err.flush();
+    return refused == 0 ? 0 : 1;
   }
 }

@@ -307,7 +307,9 @@ public final class TaskWorker<P> implements AutoCloseable {
       task.fail(e.stage(), e.reasonCode(), e.getMessage(), 0);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+      // A task left unfinished would hold back its partition's commits for good: fail it instead.
+      LOG.warn("preparing task {} failed", task.request.getTaskId(), e);
       task.fail("model", "PREPROCESS_ERROR", e.toString(), 0);
     }
   }

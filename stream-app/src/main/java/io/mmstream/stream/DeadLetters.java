@@ -15,10 +15,13 @@ final class DeadLetters {
 
   private final String application;
   private final StreamMetrics metrics;
+  private final int originalMaxBytes;
 
-  DeadLetters(String application, StreamMetrics metrics) {
+  /** @param originalMaxBytes larger originals are left out: the dead letter must itself fit in a record */
+  DeadLetters(String application, StreamMetrics metrics, int originalMaxBytes) {
     this.application = application;
     this.metrics = metrics;
+    this.originalMaxBytes = originalMaxBytes;
   }
 
   DeadLetter of(ProcessorContext<?, ?> context, Record<byte[], byte[]> original, String stage, String reasonCode,
@@ -28,8 +31,8 @@ final class DeadLetters {
         .setStage(stage)
         .setReasonCode(reasonCode)
         .setMessage(message)
-        .setOriginalBytes(original.value() == null ? null : ByteBuffer.wrap(original.value()))
-        .setOriginalKey(original.key() == null ? null : ByteBuffer.wrap(original.key()))
+        .setOriginalBytes(kept(original.value()))
+        .setOriginalKey(kept(original.key()))
         .setEventId(eventId)
         .setTenant(tenant)
         .setTaskId(taskId)
@@ -38,5 +41,9 @@ final class DeadLetters {
     context.recordMetadata().ifPresent(m -> b.setOriginalTopic(m.topic()).setOriginalPartition(m.partition())
         .setOriginalOffset(m.offset()));
     return b.build();
+  }
+
+  private ByteBuffer kept(byte[] original) {
+    return original == null || original.length > originalMaxBytes ? null : ByteBuffer.wrap(original);
   }
 }

@@ -12,6 +12,7 @@ import io.mmstream.schema.TaskType;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.MessageDecodeException;
 import io.mmstream.topic.Topics;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,6 +35,10 @@ import org.apache.kafka.streams.state.WindowStoreIterator;
  * EnrichedImage (and its ModerationDecision) when every task has answered, or a partial one when the
  * deadline passes (a wall-clock punctuator). Accepted images and task results are co-partitioned by
  * tenant/contentHash, so an image's state, its results and its repost cache entry live in one task.
+ *
+ * <p>Tenants are kept apart: join state is keyed by tenant + eventId and reposts by tenant/contentHash,
+ * and a result joins only when its tenant, its record key and the state it names all agree (a result
+ * keyed for one tenant but naming another, or keyed for other bytes, is dead-lettered).
  */
 final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String, SpecificRecord> {
 
@@ -95,8 +100,9 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     }
     ImageEvent event = accepted.getEvent();
     String key = ImageIngestProcessor.contentKey(event.getTenant(), accepted.getContentHash());
+    String pendingKey = pendingKey(event.getTenant(), event.getEventId());
     long now = context.currentSystemTimeMs();
-    if (pending.get(event.getEventId()) != null) {
+    if (pending.get(pendingKey) != null) {
       deadLetter(record, DeadLetters.STAGE_JOIN, "DUPLICATE_EVENT",
           "event " + event.getEventId() + " is already being enriched", event.getEventId(), event.getTenant(), null);
       return;
@@ -110,7 +116,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     }
     List<TaskType> expected = requestedTasks(event.getTasks());
     long deadline = now + deadlineMs;
-    pending.put(event.getEventId(), PendingEnrichment.newBuilder()
+    pending.put(pendingKey, PendingEnrichment.newBuilder()
         .setEventId(event.getEventId())
         .setImageId(event.getImageId())
         .setTenant(event.getTenant())
@@ -120,7 +126,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
         .setResults(List.of())
         .setDeadline(Instant.ofEpochMilli(deadline))
         .build());
-    deadlines.put(deadlineKey(deadline, event.getEventId()), event.getEventId());
+    deadlines.put(deadlineKey(deadline, pendingKey), pendingKey);
     for (TaskType task : expected) {
       TaskRequest request = taskRequest(event, accepted.getContentHash(), task, deadline);
       context.forward(new Record<String, SpecificRecord>(key, request, record.timestamp()),
@@ -136,16 +142,21 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
       deadLetter(record, DeadLetters.STAGE_DESERIALIZE, e.reasonCode(), e.getMessage(), null, null, null);
       return;
     }
-    PendingEnrichment state = pending.get(result.getEventId());
+    String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+    PendingEnrichment state = pending.get(pendingKey(result.getTenant(), result.getEventId()));
     String reason = null;
     String message = null;
-    if (state == null) {
-      reason = "UNKNOWN_EVENT";
-      message = "no enrichment waits for event " + result.getEventId() + " here: it arrived after the deadline,"
-          + " was a duplicate, or the worker did not key the result like its TaskRequest";
-    } else if (!state.getTenant().equals(result.getTenant())) {
+    if (key == null || !key.startsWith(result.getTenant() + "/")) {
       reason = "TENANT_MISMATCH";
-      message = "result of tenant " + result.getTenant() + " for an event of another tenant";
+      message = "result of tenant " + result.getTenant() + " under the key of another tenant (" + key + ")";
+    } else if (state == null) {
+      reason = "UNKNOWN_EVENT";
+      message = "no enrichment of tenant " + result.getTenant() + " waits for event " + result.getEventId()
+          + " here: it arrived after the deadline, was a duplicate, or the worker did not key the result like its"
+          + " TaskRequest";
+    } else if (!key.equals(ImageIngestProcessor.contentKey(state.getTenant(), state.getContentHash()))) {
+      reason = "KEY_MISMATCH";
+      message = "result keyed " + key + " for an event whose tasks were keyed by other bytes";
     } else if (!state.getExpected().contains(result.getTask())) {
       reason = "UNEXPECTED_TASK";
       message = "task " + result.getTask() + " was not requested for event " + result.getEventId();
@@ -164,7 +175,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     if (results.size() == state.getExpected().size()) {
       finish(state, record);
     } else {
-      pending.put(state.getEventId(), state);
+      pending.put(pendingKey(state.getTenant(), state.getEventId()), state);
     }
   }
 
@@ -210,8 +221,9 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
         .setComplete(missing.isEmpty())
         .setEnrichedAt(Instant.ofEpochMilli(now))
         .build();
-    pending.delete(state.getEventId());
-    deadlines.delete(deadlineKey(state.getDeadline().toEpochMilli(), state.getEventId()));
+    String pendingKey = pendingKey(state.getTenant(), state.getEventId());
+    pending.delete(pendingKey);
+    deadlines.delete(deadlineKey(state.getDeadline().toEpochMilli(), pendingKey));
     if (repostEnabled && enriched.getComplete()) {
       reposts.put(ImageIngestProcessor.contentKey(state.getTenant(), state.getContentHash()), enriched, now);
     }
@@ -278,8 +290,13 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
   }
 
   /** Sorts by deadline: 13 zero-padded digits cover epoch milliseconds until the year 2286. */
-  private static String deadlineKey(long deadline, String eventId) {
-    return String.format(Locale.ROOT, "%013d|%s", deadline, eventId);
+  private static String deadlineKey(long deadline, String pendingKey) {
+    return String.format(Locale.ROOT, "%013d|%s", deadline, pendingKey);
+  }
+
+  /** Join state is per tenant: another tenant's event with the same id neither blocks nor meets it. */
+  private static String pendingKey(String tenant, String eventId) {
+    return tenant + "/" + eventId;
   }
 
   private void deadLetter(Record<byte[], byte[]> record, String stage, String reason, String message, String eventId,

@@ -82,7 +82,7 @@ public final class EnrichmentTopology {
 
   public Topology build() {
     String application = settings.get(StreamSettings.APPLICATION_ID);
-    DeadLetters deadLetters = new DeadLetters(application, metrics);
+    DeadLetters deadLetters = new DeadLetters(application, metrics, settings.get(StreamSettings.DLQ_ORIGINAL_MAX_BYTES));
     ImageEventValidator validator = new ImageEventValidator(settings, labelSets);
     long deadlineMs = settings.get(StreamSettings.JOIN_DEADLINE_MS);
     long checkIntervalMs = settings.get(StreamSettings.JOIN_CHECK_INTERVAL_MS);
@@ -93,7 +93,8 @@ public final class EnrichmentTopology {
 
     Topology t = new Topology();
     t.addSource(IMAGES_SOURCE, raw, raw, Topics.IMAGES);
-    t.addProcessor(INGEST, () -> new ImageIngestProcessor(validator, serdes.imageEvent(), deadLetters, metrics), IMAGES_SOURCE);
+    t.addProcessor(INGEST, () -> new ImageIngestProcessor(validator, serdes.imageEvent(), deadLetters, metrics,
+        settings.get(StreamSettings.MAX_EVENT_BYTES)), IMAGES_SOURCE);
     t.addSink(ACCEPTED_SINK, Topics.IMAGES_ACCEPTED, keys, anyRecord(serdes.acceptedImage()), INGEST);
 
     t.addSource(ACCEPTED_SOURCE, raw, raw, Topics.IMAGES_ACCEPTED);

@@ -49,6 +49,7 @@ public final class ImageEventValidator {
   public static final String TOO_MANY_QUESTIONS = "TOO_MANY_QUESTIONS";
   public static final String QUESTION_TOO_LONG = "QUESTION_TOO_LONG";
   public static final String METADATA_TOO_LARGE = "METADATA_TOO_LARGE";
+  public static final String TOO_MANY_TEMPLATES = "TOO_MANY_TEMPLATES";
 
   private final ImageLimits limits;
   private final ImageDecoder decoder;
@@ -63,6 +64,9 @@ public final class ImageEventValidator {
   private final int maxLabelChars;
   private final int maxMetadataEntries;
   private final int maxMetadataBytes;
+  private final int maxMetadataKeyChars;
+  private final int maxMetadataValueChars;
+  private final int maxTemplates;
 
   public ImageEventValidator(Settings settings, LabelSets labelSets) {
     this.limits = ImageLimits.from(settings);
@@ -78,6 +82,9 @@ public final class ImageEventValidator {
     this.maxLabelChars = settings.get(StreamSettings.MAX_LABEL_CHARS);
     this.maxMetadataEntries = settings.get(StreamSettings.MAX_METADATA_ENTRIES);
     this.maxMetadataBytes = settings.get(StreamSettings.MAX_METADATA_BYTES);
+    this.maxMetadataKeyChars = settings.get(StreamSettings.MAX_METADATA_KEY_CHARS);
+    this.maxMetadataValueChars = settings.get(StreamSettings.MAX_METADATA_VALUE_CHARS);
+    this.maxTemplates = settings.get(StreamSettings.MAX_TEMPLATES);
   }
 
   /** Thrown inside the checks; turned into {@link Validation.Invalid}. */
@@ -182,6 +189,9 @@ public final class ImageEventValidator {
     if (labels.size() > maxLabels) {
       throw new Rejected(TOO_MANY_LABELS, labels.size() + " labels, over " + maxLabels);
     }
+    if (templates.size() > maxTemplates) {
+      throw new Rejected(TOO_MANY_TEMPLATES, templates.size() + " templates, over " + maxTemplates);
+    }
     for (String l : concat(labels, templates)) {
       if (l.isBlank() || l.length() > maxLabelChars) {
         throw new Rejected(LABEL_TOO_LONG, "a label or template is empty or over " + maxLabelChars + " chars");
@@ -192,14 +202,24 @@ public final class ImageEventValidator {
 
   private void checkMetadata(Map<String, String> metadata) throws Rejected {
     if (metadata.size() > maxMetadataEntries) {
-      throw new Rejected(METADATA_TOO_LARGE, metadata.size() + " metadata entries, over " + maxMetadataEntries);
+      throw new Rejected(METADATA_TOO_LARGE, metadata.size() + " metadata entries, over"
+          + " mmstream.validate.max-metadata-entries=" + maxMetadataEntries);
     }
     long bytes = 0;
     for (var e : metadata.entrySet()) {
+      if (e.getKey().length() > maxMetadataKeyChars) {
+        throw new Rejected(METADATA_TOO_LARGE, "metadata key '" + abbreviate(e.getKey()) + "' has " + e.getKey().length()
+            + " chars, over mmstream.validate.max-metadata-key-chars=" + maxMetadataKeyChars);
+      }
+      if (e.getValue().length() > maxMetadataValueChars) {
+        throw new Rejected(METADATA_TOO_LARGE, "metadata value of '" + abbreviate(e.getKey()) + "' has "
+            + e.getValue().length() + " chars, over mmstream.validate.max-metadata-value-chars=" + maxMetadataValueChars);
+      }
       bytes += e.getKey().getBytes(StandardCharsets.UTF_8).length + e.getValue().getBytes(StandardCharsets.UTF_8).length;
     }
     if (bytes > maxMetadataBytes) {
-      throw new Rejected(METADATA_TOO_LARGE, "metadata holds " + bytes + " bytes, over " + maxMetadataBytes);
+      throw new Rejected(METADATA_TOO_LARGE, "metadata holds " + bytes + " bytes, over"
+          + " mmstream.validate.max-metadata-bytes=" + maxMetadataBytes);
     }
   }
 

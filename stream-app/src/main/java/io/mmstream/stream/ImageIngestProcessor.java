@@ -9,25 +9,35 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Decodes and validates raw ImageEvents. Valid ones go on keyed by tenant/contentHash (the
- * partitioning of the join and the repost cache); undecodable or invalid ones become dead letters.
+ * partitioning of the join and the repost cache); oversized, undecodable or invalid ones become dead
+ * letters, exactly one per record. A validator bug on some input also becomes a dead letter
+ * ({@code VALIDATION_ERROR}, logged with its stack trace) instead of stopping the stream thread.
  */
 final class ImageIngestProcessor implements Processor<byte[], byte[], String, SpecificRecord> {
 
   private final ImageEventValidator validator;
   private final AvroSerde<ImageEvent> serde;
   private final DeadLetters deadLetters;
+  static final String EVENT_TOO_LARGE = "EVENT_TOO_LARGE";
+  static final String VALIDATION_ERROR = "VALIDATION_ERROR";
+  private static final Logger LOG = LoggerFactory.getLogger(ImageIngestProcessor.class);
+
   private final StreamMetrics metrics;
+  private final int maxEventBytes;
   private ProcessorContext<String, SpecificRecord> context;
 
   ImageIngestProcessor(ImageEventValidator validator, AvroSerde<ImageEvent> serde, DeadLetters deadLetters,
-      StreamMetrics metrics) {
+      StreamMetrics metrics, int maxEventBytes) {
     this.validator = validator;
     this.serde = serde;
     this.deadLetters = deadLetters;
     this.metrics = metrics;
+    this.maxEventBytes = maxEventBytes;
   }
 
   @Override
@@ -38,20 +48,28 @@ final class ImageIngestProcessor implements Processor<byte[], byte[], String, Sp
   @Override
   public void process(Record<byte[], byte[]> record) {
     metrics.recordImage();
+    if (record.value() != null && record.value().length > maxEventBytes) {
+      deadLetter(record, null, DeadLetters.STAGE_DESERIALIZE, EVENT_TOO_LARGE, "record of " + record.value().length
+          + " bytes, over mmstream.validate.max-event-bytes=" + maxEventBytes, null, null);
+      return;
+    }
     ImageEvent event;
     try {
       event = serde.decode(record.value());
     } catch (MessageDecodeException e) {
-      context.forward(record.withKey((String) null).withValue(deadLetters.of(context, record,
-          DeadLetters.STAGE_DESERIALIZE, e.reasonCode(), e.getMessage(), null, null, null)),
-          EnrichmentTopology.DLQ_SINK);
+      deadLetter(record, null, DeadLetters.STAGE_DESERIALIZE, e.reasonCode(), e.getMessage(), null, null);
       return;
     }
-    Validation validation = validator.validate(event);
+    Validation validation;
+    try {
+      validation = validator.validate(event);
+    } catch (RuntimeException e) {
+      LOG.error("validating event {} failed unexpectedly; dead-lettered", event.getEventId(), e);
+      validation = new Validation.Invalid(VALIDATION_ERROR, "validation failed: " + e);
+    }
     if (validation instanceof Validation.Invalid invalid) {
-      context.forward(record.withKey(event.getEventId()).withValue(deadLetters.of(context, record,
-          DeadLetters.STAGE_VALIDATE, invalid.reasonCode(), invalid.message(), event.getEventId(), event.getTenant(),
-          null)), EnrichmentTopology.DLQ_SINK);
+      deadLetter(record, event.getEventId(), DeadLetters.STAGE_VALIDATE, invalid.reasonCode(), invalid.message(),
+          event.getEventId(), event.getTenant());
       return;
     }
     Validation.Valid valid = (Validation.Valid) validation;
@@ -59,6 +77,12 @@ final class ImageIngestProcessor implements Processor<byte[], byte[], String, Sp
         Instant.ofEpochMilli(context.currentSystemTimeMs()));
     context.forward(record.withKey(contentKey(event.getTenant(), valid.contentHash())).withValue(accepted),
         EnrichmentTopology.ACCEPTED_SINK);
+  }
+
+  private void deadLetter(Record<byte[], byte[]> record, String key, String stage, String reason, String message,
+      String eventId, String tenant) {
+    context.forward(record.withKey(key).withValue(deadLetters.of(context, record, stage, reason, message, eventId,
+        tenant, null)), EnrichmentTopology.DLQ_SINK);
   }
 
   /** The key of accepted images, task requests and task results: tenant/contentHash. */

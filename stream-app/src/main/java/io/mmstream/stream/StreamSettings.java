@@ -47,4 +47,16 @@ public final class StreamSettings {
       64, "Most metadata entries per event");
   public static final Setting<Integer> MAX_METADATA_BYTES = Setting.integer("mmstream.validate.max-metadata-bytes",
       16_384, "Largest total size of metadata keys and values (UTF-8)");
+  public static final Setting<Integer> MAX_METADATA_KEY_CHARS = Setting.integer(
+      "mmstream.validate.max-metadata-key-chars", 128, "Longest metadata key");
+  public static final Setting<Integer> MAX_METADATA_VALUE_CHARS = Setting.integer(
+      "mmstream.validate.max-metadata-value-chars", 4_096, "Longest metadata value (e.g. a JSON document in a string)");
+  public static final Setting<Integer> MAX_TEMPLATES = Setting.integer("mmstream.validate.max-templates", 32,
+      "Most prompt templates per tag task");
+  public static final Setting<Integer> MAX_EVENT_BYTES = Setting.integer("mmstream.validate.max-event-bytes",
+      9 * 1024 * 1024, "Largest ImageEvent record; larger ones are dead-lettered without decoding (keep it under"
+          + " mmstream.topics.max-message-bytes: task requests carry the event)");
+  public static final Setting<Integer> DLQ_ORIGINAL_MAX_BYTES = Setting.integer(
+      "mmstream.stream.dlq-original-max-bytes", 262_144,
+      "Largest original record copied into a DeadLetter (larger ones: topic, partition and offset only)");
 }

@@ -32,12 +32,15 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -152,6 +155,10 @@ class EnrichmentTopologyTest {
   }
 
   private void answer(TaskRequest request, String tenant, TaskOutputs outputs, TaskFailure failure) {
+    answer(request, tenant, request.getTenant() + "/" + request.getContentHash(), outputs, failure);
+  }
+
+  private void answer(TaskRequest request, String tenant, String key, TaskOutputs outputs, TaskFailure failure) {
     TaskResult r = TaskResult.newBuilder()
         .setTaskId(request.getTaskId()).setEventId(request.getEventId()).setImageId(request.getImageId())
         .setTenant(tenant).setTask(request.getTask())
@@ -160,7 +167,6 @@ class EnrichmentTopologyTest {
         .setTimings(Timings.newBuilder().build())
         .setWorkerId("w1").setProducedAt(Instant.ofEpochMilli(1_000_500))
         .build();
-    String key = request.getTenant() + "/" + request.getContentHash();
     results.pipeInput(key.getBytes(), serdes.taskResult().encode(r));
   }
 
@@ -238,6 +244,23 @@ class EnrichmentTopologyTest {
             null, VqaTask.newBuilder().setQuestions(List.of("why".repeat(200))).build()))),
         Arguments.of("METADATA_TOO_LARGE", (UnaryOperator<ImageEvent.Builder>) b -> b.setMetadata(
             Map.of("nested", "{\"a\":{\"b\":{\"c\":\"" + "d".repeat(100) + "\"}}}"))),
+        Arguments.of("METADATA_TOO_LARGE", (UnaryOperator<ImageEvent.Builder>) b -> b.setMetadata(
+            Map.of("k".repeat(129), ""))),
+        Arguments.of("METADATA_TOO_LARGE", (UnaryOperator<ImageEvent.Builder>) b -> b.setMetadata(
+            Map.of("deep", "[".repeat(5_000)))),
+        Arguments.of("METADATA_TOO_LARGE", (UnaryOperator<ImageEvent.Builder>) b -> b.setMetadata(
+            IntStream.range(0, 65).boxed().collect(Collectors.toMap(i -> "k" + i, i -> "")))),
+        Arguments.of("TOO_MANY_TEMPLATES", (UnaryOperator<ImageEvent.Builder>) b -> b.setTasks(new RequestedTasks(
+            TagTask.newBuilder().setLabels(List.of("cat")).setTemplates(Collections.nCopies(33, "a {}")).build(),
+            null, null))),
+        Arguments.of("QUESTION_TOO_LONG", (UnaryOperator<ImageEvent.Builder>) b -> b.setTasks(new RequestedTasks(null,
+            new CaptionTask("describe ".repeat(100)), null))),
+        Arguments.of("QUESTION_TOO_LONG", (UnaryOperator<ImageEvent.Builder>) b -> b.setTasks(new RequestedTasks(null,
+            null, VqaTask.newBuilder().setQuestions(List.of("which?")).setCandidates(List.of("x".repeat(513))).build()))),
+        Arguments.of("CORRUPT_IMAGE", (UnaryOperator<ImageEvent.Builder>) b -> b.setSource(
+            new InlineImage(ByteBuffer.wrap(Arrays.copyOf(PNG, PNG.length - 20))))),
+        Arguments.of("NOT_AN_IMAGE", (UnaryOperator<ImageEvent.Builder>) b -> b.setContentType("image/jpeg").setSource(
+            new InlineImage(ByteBuffer.wrap("%PDF-1.7\n".getBytes())))),
         Arguments.of("TOO_LARGE", (UnaryOperator<ImageEvent.Builder>) b -> b.setSource(
             new InlineImage(ByteBuffer.wrap(new byte[100_001])))),
         Arguments.of("NOT_AN_IMAGE", (UnaryOperator<ImageEvent.Builder>) b -> b.setSource(
@@ -437,6 +460,108 @@ class EnrichmentTopologyTest {
     assertThat(d.getPolicyVersion()).isEqualTo("s-1");
     assertThat(d.getAction()).isEqualTo(ModerationAction.REVIEW);
     assertThat(d.getReasons()).singleElement().asString().contains("no signal");
+  }
+
+  @Test
+  void recordsOverTheEventSizeLimitAreDeadLetteredUndecodedAndTheNextEventIsRouted() {
+    start(Map.of("mmstream.validate.max-event-bytes", "50000", "mmstream.stream.dlq-original-max-bytes", "20000"));
+    byte[] bigButValidPng = new byte[60_000];
+    System.arraycopy(PNG, 0, bigButValidPng, 0, PNG.length);
+    publish(event("too-big", "acme").setSource(new InlineImage(ByteBuffer.wrap(bigButValidPng))).build());
+    publish(event("after", "acme").build());
+
+    DeadLetter dead = dlq.readValue();
+    assertThat(dead.getReasonCode()).isEqualTo("EVENT_TOO_LARGE");
+    assertThat(dead.getStage()).isEqualTo("deserialize");
+    assertThat(dead.getMessage()).contains("mmstream.validate.max-event-bytes=50000");
+    assertThat(dead.getOriginalBytes()).as("over dlq-original-max-bytes: only where it was").isNull();
+    assertThat(dead.getOriginalOffset()).isZero();
+    assertThat(dlq.isEmpty()).isTrue();
+    assertThat(onlyRequest(TaskType.TAG).getEventId()).isEqualTo("after");
+  }
+
+  @Test
+  void malformedAvroBodiesBecomeDeadLettersAndProcessingGoesOn() {
+    start(Map.of());
+    byte[] valid = serdes.imageEvent().encode(event("x", "acme").build());
+    byte[] truncatedBody = Arrays.copyOf(valid, 40);
+    byte[] hugeStringLength = Arrays.copyOf(valid, 20);
+    // the first field (eventId) announces a string of 2^31 - 1 bytes (zig-zag varint)
+    System.arraycopy(new byte[] {(byte) 0xFE, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x0F}, 0, hugeStringLength, 10, 5);
+    byte[] badUnionIndex = valid.clone();
+    badUnionIndex[10] = 0x7F; // eventId length 63 (zig-zag -64): negative
+    images.pipeInput("k1".getBytes(), truncatedBody);
+    images.pipeInput("k2".getBytes(), hugeStringLength);
+    images.pipeInput("k3".getBytes(), badUnionIndex);
+    publish(event("after", "acme").build());
+
+    assertThat(dlq.readValuesToList()).extracting(DeadLetter::getReasonCode)
+        .containsExactly("MALFORMED", "MALFORMED", "MALFORMED");
+    assertThat(onlyRequest(TaskType.TAG).getEventId()).isEqualTo("after");
+  }
+
+  @Test
+  void tenantsNeverSeeEachOthersResultsJoinStateOrCachedResults() {
+    start(Map.of("mmstream.repost.retention-ms", "60000"));
+    String hash = ImageEventValidator.sha256(PNG);
+    // the same bytes under the same event id from two tenants, both in flight at once
+    publish(event("same-id", "acme").build());
+    publish(event("same-id", "strict").build());
+    assertThat(dlq.isEmpty()).as("the second tenant's event is not a duplicate of the first's").isTrue();
+    Map<String, Map<TaskType, TaskRequest>> byTenant = new HashMap<>();
+    for (TaskType t : Topics.ROUTED_TASKS) {
+      for (var r : tasks.get(t).readRecordsToList()) {
+        assertThat(r.key()).isEqualTo(r.value().getTenant() + "/" + hash);
+        byTenant.computeIfAbsent(r.value().getTenant(), k -> new HashMap<>()).put(t, r.value());
+      }
+    }
+    assertThat(byTenant.keySet()).containsExactlyInAnyOrder("acme", "strict");
+    Map<TaskType, TaskRequest> acme = byTenant.get("acme");
+    Map<TaskType, TaskRequest> strict = byTenant.get("strict");
+
+    // forged or misrouted results: one tenant's key with the other's tenant field, or keyed for other bytes
+    answer(acme.get(TaskType.TAG), "acme", "strict/" + hash, labels(0.9f), null);
+    answer(strict.get(TaskType.TAG), "strict", "acme/" + hash, labels(0.9f), null);
+    answer(acme.get(TaskType.TAG), "acme", "acme/" + ImageEventValidator.sha256(new byte[] {1}), labels(0.9f), null);
+    answer(TaskRequest.newBuilder(acme.get(TaskType.TAG)).setEventId("only-acme-has-this").build(), "strict",
+        "strict/" + hash, labels(0.9f), null);
+    assertThat(dlq.readValuesToList()).extracting(DeadLetter::getReasonCode)
+        .containsExactly("TENANT_MISMATCH", "TENANT_MISMATCH", "KEY_MISMATCH", "UNKNOWN_EVENT");
+    assertThat(enriched.isEmpty()).isTrue();
+
+    acme.values().forEach(r -> answer(r, r.getTask() == TaskType.TAG ? labels(0.1f) : caption(), null));
+    EnrichedImage acmeOut = enriched.readValue();
+    assertThat(enriched.isEmpty()).as("strict's enrichment still waits for strict's results").isTrue();
+    assertThat(acmeOut.getTenant()).isEqualTo("acme");
+    assertThat(acmeOut.getResults()).extracting(TaskResult::getTenant).containsOnly("acme");
+    assertThat(moderation.readValue().getPolicyVersion()).isEqualTo("p-1");
+
+    strict.values().forEach(r -> answer(r, r.getTask() == TaskType.TAG ? labels(0.3f) : caption(), null));
+    EnrichedImage strictOut = enriched.readValue();
+    assertThat(strictOut.getTenant()).isEqualTo("strict");
+    assertThat(strictOut.getResults()).extracting(TaskResult::getTenant).containsOnly("strict");
+    ModerationDecision strictDecision = moderation.readValue();
+    assertThat(strictDecision.getPolicyVersion()).isEqualTo("s-1");
+    assertThat(strictDecision.getAction()).as("strict's own thresholds (review 0.2)").isEqualTo(ModerationAction.REVIEW);
+
+    // a repost reuses only its own tenant's cache; a third tenant's copy runs the models
+    publish(event("acme-repost", "acme").build());
+    assertThat(enriched.readValue().getReusedFrom()).isEqualTo("same-id");
+    publish(event("globex-copy", "globex").build());
+    assertThat(enriched.isEmpty()).isTrue();
+    assertThat(onlyRequest(TaskType.TAG).getTenant()).isEqualTo("globex");
+  }
+
+  @Test
+  void labelSetsAreResolvedPerTenant() {
+    start(Map.of());
+    RequestedTasks products = new RequestedTasks(TagTask.newBuilder().setLabelSet("products").build(), null, null);
+    publish(event("a", "acme").setTasks(products).build());
+    publish(event("g", "globex").setTasks(products).build());
+    assertThat(onlyRequest(TaskType.TAG).getTag().getLabels()).containsExactly("shoe", "bag");
+    DeadLetter refused = dlq.readValue();
+    assertThat(refused.getEventId()).isEqualTo("g");
+    assertThat(refused.getReasonCode()).isEqualTo("UNKNOWN_LABEL_SET");
   }
 
   @Test
