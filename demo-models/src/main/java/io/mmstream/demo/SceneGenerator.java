@@ -71,6 +71,9 @@ public final class SceneGenerator {
   };
   private static final String[] COUNT_WORDS = {"zero", "one", "two", "three"};
 
+  /** Side of the demo's sample images; the demo models train and are evaluated on scenes of this size. */
+  public static final int SAMPLE_SIZE = 128;
+
   private final Random random;
   private final int size;
 

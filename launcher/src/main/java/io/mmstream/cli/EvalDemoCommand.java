@@ -1,6 +1,7 @@
 package io.mmstream.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mmstream.demo.SceneGenerator;
 import io.mmstream.demo.eval.DemoEvaluation;
 import io.mmstream.model.clip.LabelSet;
 import java.nio.file.Path;
@@ -41,7 +42,7 @@ final class EvalDemoCommand implements Callable<Integer> {
     Path sets = labelSets != null ? labelSets : home.resolve("config/demo/label-sets.json");
     LabelSet set = DemoEvaluation.labelSet(sets, "demo", labelSet);
     DemoEvaluation.Result result = DemoEvaluation.evaluate(
-        dir.resolve("clip"), dir.resolve("caption"), dir.resolve("vqa"), set, scenes, DemoEvaluation.SCENE_SIZE);
+        dir.resolve("clip"), dir.resolve("caption"), dir.resolve("vqa"), set, scenes, SceneGenerator.SAMPLE_SIZE);
     System.out.printf("held-out scenes: %d (seed %d), VQA questions: %d%n", result.scenes(),
         DemoEvaluation.HELD_OUT_SEED, result.questions());
     System.out.printf("tag top-1 (zero-shot, label set '%s'): %.3f%n", labelSet, result.tagTop1());

@@ -36,8 +36,6 @@ import java.util.stream.Collectors;
 public final class DemoEvaluation {
   /** Far from every training seed, so held-out scenes are new ones. */
   public static final long HELD_OUT_SEED = 9_000_001L;
-  /** Scenes are drawn at the size of the demo's sample images. */
-  public static final int SCENE_SIZE = 128;
   private static final int BATCH = 16;
   private static final Set<String> ATTRIBUTE_WORDS = attributeWords();
 

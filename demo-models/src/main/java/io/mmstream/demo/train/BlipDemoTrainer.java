@@ -43,11 +43,11 @@ public final class BlipDemoTrainer {
   private BlipDemoTrainer() {}
 
   public static TrainingPlan defaultCaptionPlan(long seed) {
-    return new TrainingPlan(900, 32, 5e-4f, seed);
+    return new TrainingPlan(1200, 32, 1e-3f, seed);
   }
 
   public static TrainingPlan defaultVqaPlan(long seed) {
-    return new TrainingPlan(900, 48, 5e-4f, seed);
+    return new TrainingPlan(1200, 48, 1e-3f, seed);
   }
 
   /** Token rows padded with [PAD], and which next-token targets count. */

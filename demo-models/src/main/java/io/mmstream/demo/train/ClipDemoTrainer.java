@@ -30,23 +30,25 @@ import java.util.function.Predicate;
  * Trains the demo's tiny CLIP contrastively on synthetic scenes and writes it as a Hugging Face
  * CLIP directory.
  *
- * <p>The texts of a batch are every colour-and-shape tag (in one of the demo label set's templates),
- * every bare shape, and the batch's captions. An image fits several texts and a text several images
- * (two scenes with a red circle), so the targets are soft: every image/text pair that fits counts as a
- * positive, in both directions of the loss.
+ * <p>The texts of every batch are every colour-and-shape tag (each in one of the demo label set's
+ * templates) and every bare shape, so each image is contrasted with the whole label space at every
+ * step. An image fits several texts and a text several images, so the targets are soft: every
+ * image/text pair that fits counts as a positive, in both directions of the loss.
  */
 public final class ClipDemoTrainer {
-  static final int IMAGE_SIZE = 96;
+  static final int IMAGE_SIZE = 64;
   static final int CONTEXT_LENGTH = 24;
+  static final int PATCH_SIZE = 8;
+  static final int VISION_WIDTH = 96;
   /** Scenes are drawn larger than the model sees, so training resizes as inference does. */
-  static final int SCENE_SIZE = 128;
+  static final int SCENE_SIZE = SceneGenerator.SAMPLE_SIZE;
   private static final List<String> TAG_TEMPLATES = List.of("a {}.", "a picture of a {}.");
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private ClipDemoTrainer() {}
 
   public static TrainingPlan defaultPlan(long seed) {
-    return new TrainingPlan(1200, 64, 5e-4f, seed);
+    return new TrainingPlan(1500, 32, 1e-3f, seed);
   }
 
   private record Batch(float[] pixels, List<String> texts, float[] matches) {}
@@ -120,9 +122,6 @@ public final class ClipDemoTrainer {
       Scene scene = scenes.next();
       drawn.add(scene);
       System.arraycopy(preprocessor.pixelValues(PixelImage.from(scene.image())), 0, pixels, i * plane, plane);
-      String caption = scene.caption();
-      texts.add(caption);
-      fits.add(s -> s.caption().equals(caption));
     }
     int textCount = texts.size();
     float[] matches = new float[size * textCount];
@@ -146,9 +145,9 @@ public final class ClipDemoTrainer {
         .put("bos_token_id", vocabSize - 2).put("eos_token_id", vocabSize - 1).put("pad_token_id", 0)
         .put("projection_dim", 64);
     root.putObject("vision_config")
-        .put("model_type", "clip_vision_model").put("hidden_size", 96).put("intermediate_size", 384)
+        .put("model_type", "clip_vision_model").put("hidden_size", VISION_WIDTH).put("intermediate_size", 4 * VISION_WIDTH)
         .put("num_hidden_layers", 3).put("num_attention_heads", 4).put("image_size", IMAGE_SIZE)
-        .put("patch_size", 8).put("num_channels", 3).put("hidden_act", "quick_gelu").put("layer_norm_eps", 1e-5)
+        .put("patch_size", PATCH_SIZE).put("num_channels", 3).put("hidden_act", "quick_gelu").put("layer_norm_eps", 1e-5)
         .put("projection_dim", 64);
     Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(root));
   }

@@ -25,8 +25,8 @@ import java.util.regex.Pattern;
  * The parameters of a model being trained, handed to the model classes as a {@link WeightStore}, so
  * the classes that load real checkpoints are the ones trained.
  *
- * <p>Each parameter is created on first request, keyed by its checkpoint name, with HF's
- * initialisation (N(0, std) for matrices and embeddings, zero biases, unit norm weights). Models
+ * <p>Each parameter is created on first request, keyed by its checkpoint name: embeddings N(0, std),
+ * projections and convolutions N(0, 1/fan-in), zero biases, unit norm weights. Models
  * are rebuilt for every step inside the gradient collector: the store then hands out views of the
  * parameters, so whatever a module derives at load time (CLIP's fused q/k/v, its class-token rows)
  * stays on the autograd tape and gradients reach the parameters themselves.
@@ -40,6 +40,7 @@ public final class TrainableWeights implements WeightStore {
   private NDManager stepManager;
 
   /**
+   * @param std standard deviation of initial embeddings
    * @param constants initial values of scalar parameters (e.g. CLIP's {@code logit_scale})
    * @param absentKeys regular expressions for optional keys the store reports missing (buffers
    *     such as {@code position_ids}, tied heads)
@@ -146,8 +147,16 @@ public final class TrainableWeights implements WeightStore {
       value = parameterManager.zeros(new Shape(shape));
     } else if (shape.length == 1 && key.endsWith("weight")) {
       value = parameterManager.ones(new Shape(shape));
-    } else {
+    } else if (key.contains("embedding")) {
       value = parameterManager.randomNormal(0f, std, new Shape(shape), DataType.FLOAT32);
+    } else {
+      // Fan-in scaling (LeCun normal) for projections and convolutions: with BERT's flat 0.02 a
+      // small model's attention starts uniform and hardly learns where to look.
+      long fanIn = 1;
+      for (int i = 1; i < shape.length; i++) {
+        fanIn *= shape[i];
+      }
+      value = parameterManager.randomNormal(0f, (float) (1 / Math.sqrt(fanIn)), new Shape(shape), DataType.FLOAT32);
     }
     value.setRequiresGradient(true);
     return value;
