@@ -51,7 +51,20 @@ public final class BlipDemoTrainer {
   }
 
   /** Token rows padded with [PAD], and which next-token targets count. */
-  private record TokenRows(long[][] ids, float[][] scored) {}
+  private record TokenRows(long[][] ids, float[][] scored) {
+    /** Every real token at or after {@code firstScored} is a scored target; padding never is. */
+    static TokenRows of(BlipTokenizer.Batch batch, int firstScored) {
+      float[][] scored = new float[batch.ids().length][];
+      for (int i = 0; i < scored.length; i++) {
+        long[] mask = batch.mask()[i];
+        scored[i] = new float[mask.length];
+        for (int t = firstScored; t < mask.length; t++) {
+          scored[i][t] = mask[t];
+        }
+      }
+      return new TokenRows(batch.ids(), scored);
+    }
+  }
 
   private record CaptionBatch(List<float[]> pixels, TokenRows captions) {}
 
@@ -71,15 +84,13 @@ public final class BlipDemoTrainer {
       double loss = TrainingLoop.run("caption", parameters, root, plan,
           () -> {
             List<float[]> pixels = new ArrayList<>();
-            List<long[]> rows = new ArrayList<>();
+            List<String> captions = new ArrayList<>();
             for (int i = 0; i < plan.batchSize(); i++) {
               Scene scene = scenes.next();
               pixels.add(preprocessor.toChw(PixelImage.from(scene.image())));
-              long[] ids = tokenizer.encode(prompt + scene.caption());
-              ids[0] = tokenizer.decId();
-              rows.add(ids);
+              captions.add(prompt + scene.caption());
             }
-            return new CaptionBatch(pixels, pad(rows, promptLength, config.text().padTokenId()));
+            return new CaptionBatch(pixels, TokenRows.of(tokenizer.decoderSequences(captions), promptLength));
           },
           (batch, step) -> {
             BlipForConditionalGeneration model = BlipForConditionalGeneration.fromStore(config, parameters);
@@ -114,17 +125,16 @@ public final class BlipDemoTrainer {
           () -> {
             List<float[]> pixels = new ArrayList<>();
             List<String> questions = new ArrayList<>();
-            List<long[]> answers = new ArrayList<>();
+            List<String> answers = new ArrayList<>();
             for (int i = 0; i < plan.batchSize(); i++) {
               Scene scene = scenes.next();
               pixels.add(preprocessor.toChw(PixelImage.from(scene.image())));
               QuestionAnswer qa = scene.questions().get(random.nextInt(scene.questions().size()));
               questions.add(qa.question());
-              long[] ids = tokenizer.encode(qa.answer());
-              ids[0] = tokenizer.decId();
-              answers.add(ids);
+              answers.add(qa.answer());
             }
-            return new VqaBatch(pixels, tokenizer.questions(questions), pad(answers, 1, config.text().padTokenId()));
+            return new VqaBatch(pixels, tokenizer.questions(questions),
+                TokenRows.of(tokenizer.decoderSequences(answers), 1));
           },
           (batch, step) -> {
             BlipForQuestionAnswering model = BlipForQuestionAnswering.fromStore(config, parameters);
@@ -155,20 +165,6 @@ public final class BlipDemoTrainer {
     NDArray picked = logProbs.gather(step.create(targets).expandDims(2), 2).squeeze(2);
     NDArray weight = step.create(weights);
     return picked.mul(weight).sum().div(weight.sum()).neg();
-  }
-
-  /** Pads rows with {@code padId}; tokens at or after {@code firstScored} are scored targets. */
-  private static TokenRows pad(List<long[]> rows, int firstScored, long padId) {
-    int longest = rows.stream().mapToInt(r -> r.length).max().orElse(0);
-    long[][] ids = new long[rows.size()][longest];
-    float[][] scored = new float[rows.size()][longest];
-    for (int i = 0; i < rows.size(); i++) {
-      long[] row = rows.get(i);
-      Arrays.fill(ids[i], padId);
-      System.arraycopy(row, 0, ids[i], 0, row.length);
-      Arrays.fill(scored[i], firstScored, row.length, 1f);
-    }
-    return new TokenRows(ids, scored);
   }
 
   /** config.json, generation_config.json, preprocessor_config.json and the tokenizer files. */

@@ -29,6 +29,10 @@ public final class BlipCaptioner implements AutoCloseable {
       return new Options(
           DEFAULT_PROMPT, new GenerationConfig(30, 10, 3, 1f, 1f, text.sepTokenId(), text.padTokenId()), 0, true, false);
     }
+
+    public Options withGeneration(GenerationConfig newGeneration) {
+      return new Options(prompt, newGeneration, maxNewTokens, useKvCache, recordLogits);
+    }
   }
 
   /** @param ids generated tokens after the prompt (a row that stopped early is padded to the batch's length) */
@@ -57,8 +61,7 @@ public final class BlipCaptioner implements AutoCloseable {
     try {
       BlipTextConfig text = model.config().text();
       Options original = Options.original(text);
-      Options defaults = new Options(original.prompt(), original.generation().withModelDefaults(modelDirectory),
-          original.maxNewTokens(), original.useKvCache(), original.recordLogits());
+      Options defaults = original.withGeneration(original.generation().withModelDefaults(modelDirectory));
       return new BlipCaptioner(model, BlipTokenizer.open(modelDirectory, text),
           BlipImagePreprocessor.load(modelDirectory, model.config().vision()), defaults);
     } catch (IOException | RuntimeException e) {

@@ -31,6 +31,10 @@ public final class BlipQuestionAnswerer implements AutoCloseable {
       return new Options(new GenerationConfig(10, 1, 3, 1f, 1f, text.sepTokenId(), text.padTokenId()), 0,
           DEFAULT_RANK_TOP_K, true, false);
     }
+
+    public Options withGeneration(GenerationConfig newGeneration) {
+      return new Options(newGeneration, maxNewTokens, rankTopK, useKvCache, recordLogits);
+    }
   }
 
   /**
@@ -85,8 +89,7 @@ public final class BlipQuestionAnswerer implements AutoCloseable {
     BlipForQuestionAnswering model = BlipForQuestionAnswering.load(modelDirectory, manager);
     try {
       Options original = Options.original(model.config().text());
-      Options defaults = new Options(original.generation().withModelDefaults(modelDirectory), original.maxNewTokens(),
-          original.rankTopK(), original.useKvCache(), original.recordLogits());
+      Options defaults = original.withGeneration(original.generation().withModelDefaults(modelDirectory));
       return new BlipQuestionAnswerer(model, BlipTokenizer.open(modelDirectory, model.config().text()),
           BlipImagePreprocessor.load(modelDirectory, model.config().vision()), defaults);
     } catch (IOException | RuntimeException e) {

@@ -102,9 +102,14 @@ public final class BlipTokenizer implements AutoCloseable {
 
   /** Rank-mode candidates as the original prepares them: {@code [DEC] answer [SEP]}, padded to the longest. */
   public Batch candidates(List<String> answers) {
-    long[][] rows = new long[answers.size()][];
+    return decoderSequences(answers);
+  }
+
+  /** Whole decoder sequences {@code [DEC] text [SEP]}, padded to the longest (scoring, teacher forcing). */
+  public Batch decoderSequences(List<String> texts) {
+    long[][] rows = new long[texts.size()][];
     for (int i = 0; i < rows.length; i++) {
-      rows[i] = encode(answers.get(i));
+      rows[i] = encode(texts.get(i));
       rows[i][0] = decId;
     }
     return pad(rows);

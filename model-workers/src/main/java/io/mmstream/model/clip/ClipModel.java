@@ -78,7 +78,7 @@ public final class ClipModel implements AutoCloseable {
   public static ClipModel random(ClipConfig config, NDManager parent, long seed) {
     NDManager manager = parent.newSubManager();
     try {
-      return new ClipModel(config, new Weights(new RandomWeightStore(manager, DataType.FLOAT32, seed, 0.02f)), manager);
+      return fromStore(config, new RandomWeightStore(manager, DataType.FLOAT32, seed, 0.02f));
     } catch (RuntimeException e) {
       manager.close();
       throw e;

@@ -47,7 +47,7 @@ final class BlipCaptionModel implements TaskModel<BlipCaptionModel.Input> {
     BlipCaptioner.Options original = captioner.defaultOptions();
     GenerationConfig generation = ModelSettings.decoding(original.generation(), settings,
         ModelSettings.CAPTION_NUM_BEAMS, ModelSettings.CAPTION_MAX_LENGTH, ModelSettings.CAPTION_MIN_LENGTH);
-    this.options = new BlipCaptioner.Options(original.prompt(), generation, 0, true, false);
+    this.options = original.withGeneration(generation);
     this.info = info;
   }
 
