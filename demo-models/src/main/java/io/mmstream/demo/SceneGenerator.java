@@ -95,7 +95,9 @@ public final class SceneGenerator {
     int column = size / 3;
     for (int i = 0; i < count; i++) {
       Region region = used.get(i);
-      int shapeSize = column * (55 + random.nextInt(30)) / 100;
+      // Shapes nearly fill their third of the frame: at the models' 64 pixels, circle against
+      // square and star against triangle need every pixel they can get.
+      int shapeSize = column * (80 + random.nextInt(20)) / 100;
       int cx = region.ordinal() * column + column / 2 + random.nextInt(column / 6 + 1) - column / 12;
       int cy = size / 2 + random.nextInt(size / 3) - size / 6;
       ShapeColor color = ShapeColor.values()[random.nextInt(ShapeColor.values().length)];

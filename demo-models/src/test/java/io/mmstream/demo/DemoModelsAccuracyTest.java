@@ -10,9 +10,9 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The committed demo models keep the held-out accuracy they were measured at (eval-demo: tag top-1
- * 0.725, caption words 0.395, VQA 0.598), a few points of slack for other CPUs' float rounding. Issue
- * 7 asks for 0.9 / 0.8 / 0.8, which the current 12-minute CPU recipe does not reach yet.
+ * The committed demo models reach the held-out accuracy the demo is meant to show: zero-shot
+ * colour+shape tag top-1 at least 0.9, caption colour/shape words exact at least 0.8, VQA exact
+ * answers at least 0.8 (README "Demo models" has the measured values).
  */
 class DemoModelsAccuracyTest {
   private static final Path HOME = Path.of(System.getProperty("mmstream.home", "..")).toAbsolutePath().normalize();
@@ -20,15 +20,15 @@ class DemoModelsAccuracyTest {
   private static final long MAX_WEIGHTS_BYTES = 20L * 1024 * 1024;
 
   @Test
-  void heldOutAccuracyHoldsAtTheMeasuredLevel() throws Exception {
+  void heldOutAccuracyMeetsTheDemoTargets() throws Exception {
     LabelSet demo = DemoEvaluation.labelSet(HOME.resolve("config/demo/label-sets.json"), "demo", "demo");
     DemoEvaluation.Result result = DemoEvaluation.evaluate(MODELS.resolve("clip"), MODELS.resolve("caption"),
         MODELS.resolve("vqa"), demo, 200, SceneGenerator.SAMPLE_SIZE);
     String report = String.format("tag top-1 %.3f, caption attributes %.3f, VQA %.3f; misses: %s", result.tagTop1(),
         result.captionAttributeExact(), result.vqaAccuracy(), result.examples());
-    assertTrue(result.tagTop1() >= 0.70, report);
-    assertTrue(result.captionAttributeExact() >= 0.36, report);
-    assertTrue(result.vqaAccuracy() >= 0.56, report);
+    assertTrue(result.tagTop1() >= 0.9, report);
+    assertTrue(result.captionAttributeExact() >= 0.8, report);
+    assertTrue(result.vqaAccuracy() >= 0.8, report);
   }
 
   @Test

@@ -54,11 +54,16 @@ final class EvalDemoCommand implements Callable<Integer> {
     }
     if (json) {
       Map<String, Double> scores = new LinkedHashMap<>();
-      scores.put("tag_top1", result.tagTop1());
-      scores.put("caption_attr_exact", result.captionAttributeExact());
-      scores.put("vqa_accuracy", result.vqaAccuracy());
+      scores.put("tag_top1", fourPlaces(result.tagTop1()));
+      scores.put("caption_attr_exact", fourPlaces(result.captionAttributeExact()));
+      scores.put("vqa_accuracy", fourPlaces(result.vqaAccuracy()));
       System.out.println(new ObjectMapper().writeValueAsString(scores));
     }
     return 0;
+  }
+
+  /** Held-out counts are a few hundred, so digits past the fourth are noise. */
+  private static double fourPlaces(double score) {
+    return Math.round(score * 1e4) / 1e4;
   }
 }

@@ -15,7 +15,9 @@ import io.mmstream.model.clip.ClipConfig;
 import io.mmstream.model.clip.ClipImagePreprocessor;
 import io.mmstream.model.clip.ClipModel;
 import io.mmstream.model.clip.ClipTokenizer;
+import io.mmstream.model.clip.ClipVisionConfig;
 import io.mmstream.model.nn.Scalars;
+import io.mmstream.model.tensor.CheckpointWeightStore;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -23,6 +25,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.function.Predicate;
 
@@ -36,10 +39,8 @@ import java.util.function.Predicate;
  * image/text pair that fits counts as a positive, in both directions of the loss.
  */
 public final class ClipDemoTrainer {
-  static final int IMAGE_SIZE = 64;
+  static final int IMAGE_SIZE = BlipDemoTrainer.IMAGE_SIZE;
   static final int CONTEXT_LENGTH = 24;
-  static final int PATCH_SIZE = 8;
-  static final int VISION_WIDTH = 96;
   /** Scenes are drawn larger than the model sees, so training resizes as inference does. */
   static final int SCENE_SIZE = SceneGenerator.SAMPLE_SIZE;
   private static final List<String> TAG_TEMPLATES = List.of("a {}.", "a picture of a {}.");
@@ -53,8 +54,11 @@ public final class ClipDemoTrainer {
 
   private record Batch(float[] pixels, List<String> texts, float[] matches) {}
 
-  /** Trains and writes config, tokenizer files and weights into {@code dir}; returns the final loss. */
-  public static double train(Path dir, TrainingPlan plan, PrintStream log) throws IOException {
+  /**
+   * Trains and writes config, tokenizer files and weights into {@code dir}; returns the final loss.
+   * The vision tower starts from the BLIP vision tower in {@code blipDir} when one is given.
+   */
+  public static double train(Path dir, TrainingPlan plan, Optional<Path> blipDir, PrintStream log) throws IOException {
     Files.createDirectories(dir);
     int vocabSize = DemoTokenizerFiles.writeClip(dir);
     writeConfig(dir, vocabSize);
@@ -66,6 +70,9 @@ public final class ClipDemoTrainer {
          NDManager root = NDManager.newBaseManager();
          TrainableWeights parameters = new TrainableWeights(root, plan.seed(), 0.02f,
              Map.of("logit_scale", (float) Math.log(1 / 0.07)), ".*position_ids")) {
+      if (blipDir.isPresent()) {
+        initializeVisionFromBlip(parameters, blipDir.get(), config.visionConfig(), root);
+      }
       double loss = TrainingLoop.run("clip", parameters, root, plan,
           () -> nextBatch(scenes, random, preprocessor, plan.batchSize()),
           (batch, step) -> contrastiveLoss(ClipModel.fromStore(config, parameters), parameters, tokenizer, batch, step),
@@ -97,6 +104,57 @@ public final class ClipDemoTrainer {
     NDArray lossImages = imageToText.mul(logits.logSoftmax(1)).sum(new int[] {1}).mean().neg();
     NDArray lossTexts = Scalars.divide(textToImage.mul(logits.logSoftmax(0)).sum().neg(), textsShown);
     return Scalars.multiply(lossImages.add(lossTexts), 0.5f);
+  }
+
+  /**
+   * Copies a BLIP vision tower of the same shape into CLIP's keys: BLIP's fused q/k/v split into
+   * CLIP's three projections, its patch bias folded into the patch positions' embeddings (CLIP's
+   * patch embedding has no bias), and CLIP's extra pre-encoder norm left at identity. The two
+   * towers then differ only in that norm, which rescales each embedded token before the encoder.
+   */
+  static void initializeVisionFromBlip(TrainableWeights parameters, Path blipDir, ClipVisionConfig vision,
+                                       NDManager manager) throws IOException {
+    long d = vision.hiddenSize();
+    long positions = (long) Math.pow(vision.imageSize() / vision.patchSize(), 2) + 1;
+    try (NDManager scope = manager.newSubManager();
+         CheckpointWeightStore blip = CheckpointWeightStore.open(blipDir, scope, DataType.FLOAT32, false)) {
+      String embeddings = "vision_model.embeddings.";
+      NDArray patchBias = require(blip, embeddings + "patch_embedding.bias", d);
+      parameters.initialize(embeddings + "patch_embedding.weight", require(blip, embeddings + "patch_embedding.weight",
+          d, vision.numChannels(), vision.patchSize(), vision.patchSize()));
+      parameters.initialize(embeddings + "class_embedding", require(blip, embeddings + "class_embedding", 1, 1, d).reshape(d));
+      NDArray position = require(blip, embeddings + "position_embedding", 1, positions, d).reshape(positions, d);
+      parameters.initialize(embeddings + "position_embedding.weight",
+          position.get("0:1").concat(position.get("1:").add(patchBias), 0));
+      for (int i = 0; i < vision.numHiddenLayers(); i++) {
+        String layer = "vision_model.encoder.layers." + i + ".";
+        NDArray qkvWeight = require(blip, layer + "self_attn.qkv.weight", 3 * d, d);
+        NDArray qkvBias = require(blip, layer + "self_attn.qkv.bias", 3 * d);
+        String[] projections = {"q_proj", "k_proj", "v_proj"};
+        for (int p = 0; p < 3; p++) {
+          String rows = (p * d) + ":" + ((p + 1) * d);
+          parameters.initialize(layer + "self_attn." + projections[p] + ".weight", qkvWeight.get(rows));
+          parameters.initialize(layer + "self_attn." + projections[p] + ".bias", qkvBias.get(rows));
+        }
+        parameters.initialize(layer + "self_attn.out_proj.weight", require(blip, layer + "self_attn.projection.weight", d, d));
+        parameters.initialize(layer + "self_attn.out_proj.bias", require(blip, layer + "self_attn.projection.bias", d));
+        for (String norm : new String[] {"layer_norm1", "layer_norm2"}) {
+          parameters.initialize(layer + norm + ".weight", require(blip, layer + norm + ".weight", d));
+          parameters.initialize(layer + norm + ".bias", require(blip, layer + norm + ".bias", d));
+        }
+        long inner = vision.intermediateSize();
+        parameters.initialize(layer + "mlp.fc1.weight", require(blip, layer + "mlp.fc1.weight", inner, d));
+        parameters.initialize(layer + "mlp.fc1.bias", require(blip, layer + "mlp.fc1.bias", inner));
+        parameters.initialize(layer + "mlp.fc2.weight", require(blip, layer + "mlp.fc2.weight", d, inner));
+        parameters.initialize(layer + "mlp.fc2.bias", require(blip, layer + "mlp.fc2.bias", d));
+      }
+      parameters.initialize("vision_model.post_layernorm.weight", require(blip, "vision_model.post_layernorm.weight", d));
+      parameters.initialize("vision_model.post_layernorm.bias", require(blip, "vision_model.post_layernorm.bias", d));
+    }
+  }
+
+  private static NDArray require(CheckpointWeightStore store, String key, long... shape) {
+    return store.load(key, shape).orElseThrow(() -> new IllegalArgumentException(store.describe() + " has no " + key));
   }
 
   private static Batch nextBatch(SceneGenerator scenes, Random random, ClipImagePreprocessor preprocessor, int size) {
@@ -144,11 +202,9 @@ public final class ClipDemoTrainer {
         .put("max_position_embeddings", CONTEXT_LENGTH).put("hidden_act", "quick_gelu").put("layer_norm_eps", 1e-5)
         .put("bos_token_id", vocabSize - 2).put("eos_token_id", vocabSize - 1).put("pad_token_id", 0)
         .put("projection_dim", 64);
-    root.putObject("vision_config")
-        .put("model_type", "clip_vision_model").put("hidden_size", VISION_WIDTH).put("intermediate_size", 4 * VISION_WIDTH)
-        .put("num_hidden_layers", 3).put("num_attention_heads", 4).put("image_size", IMAGE_SIZE)
-        .put("patch_size", PATCH_SIZE).put("num_channels", 3).put("hidden_act", "quick_gelu").put("layer_norm_eps", 1e-5)
-        .put("projection_dim", 64);
+    // The vision tower has the shape (and activation) of BLIP's, which it starts from.
+    ObjectNode vision = BlipDemoTrainer.visionConfig().put("model_type", "clip_vision_model").put("projection_dim", 64);
+    root.set("vision_config", vision);
     Files.writeString(dir.resolve("config.json"), JSON.writeValueAsString(root));
   }
 }

@@ -5,8 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.optimizer.Optimizer;
-import io.mmstream.model.tensor.CheckpointWeightStore;
-import io.mmstream.model.tensor.SafetensorsFile;
 import io.mmstream.model.tensor.SafetensorsWriter;
 import io.mmstream.model.tensor.WeightStore;
 import java.nio.file.Path;
@@ -19,14 +17,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
  * The parameters of a model being trained, handed to the model classes as a {@link WeightStore}, so
  * the classes that load real checkpoints are the ones trained.
  *
- * <p>Each parameter is created on first request, keyed by its checkpoint name: embeddings N(0, std),
- * projections and convolutions N(0, 1/fan-in), zero biases, unit norm weights. Models
+ * <p>Each parameter is created on first request, keyed by its checkpoint name: embedding tables and
+ * learned position/class embeddings N(0, std), projections and convolutions (the patch embedding
+ * too) N(0, 1/fan-in), zero biases, unit norm weights. Models
  * are rebuilt for every step inside the gradient collector: the store then hands out views of the
  * parameters, so whatever a module derives at load time (CLIP's fused q/k/v, its class-token rows)
  * stays on the autograd tape and gradients reach the parameters themselves.
@@ -80,37 +80,72 @@ public final class TrainableWeights implements WeightStore {
 
   /** Writes every parameter under its checkpoint key to {@code file} (safetensors, F32). */
   public void save(Path file) throws IOException {
-    SafetensorsWriter writer = new SafetensorsWriter();
-    parameters.forEach(writer::add);
-    writer.write(file);
+    save(file, Optional::of);
   }
 
   /**
-   * Starts from a trained checkpoint in {@code directory}: each of its tensors initialises the
-   * parameters {@code keyMapping} names for it (none, one or several).
+   * Writes the parameters {@code checkpointKey} names a key for (under that key) to {@code file};
+   * the others are left out.
    */
-  public void initializeFrom(Path directory, Function<String, List<String>> keyMapping) throws IOException {
-    try (SafetensorsFile file = SafetensorsFile.open(directory.resolve(CheckpointWeightStore.SINGLE_FILE));
-         CheckpointWeightStore source = CheckpointWeightStore.open(directory, parameterManager, DataType.FLOAT32, false)) {
-      for (SafetensorsFile.Entry entry : file.entries().values()) {
-        List<String> targets = keyMapping.apply(entry.name());
-        if (targets.isEmpty()) {
-          continue;
-        }
-        try (NDArray stored = source.load(entry.name(), entry.shape()).orElseThrow()) {
-          for (String target : targets) {
-            // A copy in memory of our own: the source's tensors map the file, which closes here.
-            NDArray value = stored.duplicate();
-            value.attach(parameterManager);
-            value.setRequiresGradient(true);
-            NDArray previous = parameters.put(target, value);
-            if (previous != null) {
-              previous.close();
-            }
-          }
-        }
-      }
+  public void save(Path file, Function<String, Optional<String>> checkpointKey) throws IOException {
+    SafetensorsWriter writer = new SafetensorsWriter();
+    parameters.forEach((key, value) -> checkpointKey.apply(key).ifPresent(name -> writer.add(name, value)));
+    writer.write(file);
+  }
+
+  /** Starts parameter {@code key} from a copy of {@code value} instead of a random draw. */
+  public void initialize(String key, NDArray value) {
+    NDArray copy = value.duplicate();
+    copy.attach(parameterManager);
+    copy.setRequiresGradient(true);
+    NDArray previous = parameters.put(key, copy);
+    if (previous != null) {
+      previous.close();
     }
+  }
+
+  /**
+   * A store over these parameters for a model whose checkpoint key {@code k} is parameter
+   * {@code parameterKey(k)}: models that share some parameters and not others train together.
+   */
+  public WeightStore view(UnaryOperator<String> parameterKey) {
+    TrainableWeights all = this;
+    return new WeightStore() {
+      @Override
+      public NDManager manager() {
+        return all.manager();
+      }
+
+      @Override
+      public DataType floatType() {
+        return all.floatType();
+      }
+
+      @Override
+      public Optional<NDArray> load(String key, long[] expectedShape) {
+        return all.load(parameterKey.apply(key), expectedShape);
+      }
+
+      @Override
+      public boolean contains(String key) {
+        return all.contains(parameterKey.apply(key));
+      }
+
+      @Override
+      public Set<String> unusedKeys() {
+        return Set.of();
+      }
+
+      @Override
+      public String describe() {
+        return all.describe();
+      }
+
+      @Override
+      public void close() {
+        // The parameters belong to the TrainableWeights, which closes them.
+      }
+    };
   }
 
   @Override
@@ -147,7 +182,7 @@ public final class TrainableWeights implements WeightStore {
       value = parameterManager.zeros(new Shape(shape));
     } else if (shape.length == 1 && key.endsWith("weight")) {
       value = parameterManager.ones(new Shape(shape));
-    } else if (key.contains("embedding")) {
+    } else if (key.contains("embedding") && !key.contains("patch_embedding")) {
       value = parameterManager.randomNormal(0f, std, new Shape(shape), DataType.FLOAT32);
     } else {
       // Fan-in scaling (LeCun normal) for projections and convolutions: with BERT's flat 0.02 a
