@@ -49,7 +49,7 @@ public final class ClipDemoTrainer {
   private ClipDemoTrainer() {}
 
   public static TrainingPlan defaultPlan(long seed) {
-    return new TrainingPlan(1500, 32, 1e-3f, seed);
+    return new TrainingPlan(2500, 32, 1e-3f, seed);
   }
 
   private record Batch(float[] pixels, List<String> texts, float[] matches) {}
