@@ -68,7 +68,8 @@ public final class RecordText {
       }
       for (Answer a : o.getAnswers()) {
         sb.append("\n    Q: ").append(a.getQuestion()).append("  A: ").append(a.getAnswer());
-        if (a.getYesProbability() != null) {
+        // Every answer carries P(yes) for moderation; shown only where the answer is yes or no (--json has all).
+        if (a.getYesProbability() != null && (a.getAnswer().equals("yes") || a.getAnswer().equals("no"))) {
           sb.append(String.format(Locale.ROOT, "  (P(yes)=%.2f)", a.getYesProbability()));
         }
       }
