@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  */
 class DemoModelsAccuracyTest {
   private static final Path HOME = Path.of(System.getProperty("mmstream.home", "..")).toAbsolutePath().normalize();
-  private static final Path MODELS = HOME.resolve("models/demo");
+  private static final Path MODELS = HOME.resolve("demo-models/weights");
   private static final long MAX_WEIGHTS_BYTES = 20L * 1024 * 1024;
 
   @Test

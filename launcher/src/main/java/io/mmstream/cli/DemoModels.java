@@ -6,7 +6,7 @@ import java.nio.file.Path;
 
 /**
  * The three model directories the demo serves (HF layout): given with {@code --models}, else the
- * trained demo models under {@code models/demo/}, else the parity fixtures that ship in
+ * trained demo models under {@code demo-models/weights/}, else the parity fixtures that ship in
  * {@code fixtures/} (real models with random weights).
  */
 public record DemoModels(Path clip, Path caption, Path vqa, String origin) {
@@ -15,9 +15,9 @@ public record DemoModels(Path clip, Path caption, Path vqa, String origin) {
     if (given != null) {
       return inFolder(given, "models from " + given);
     }
-    Path trained = home.resolve("models/demo");
+    Path trained = home.resolve("demo-models/weights");
     if (Files.isDirectory(trained.resolve("clip"))) {
-      return inFolder(trained, "the demo models trained on synthetic scenes (models/demo)");
+      return inFolder(trained, "the demo models trained on synthetic scenes (demo-models/weights)");
     }
     Path fixtures = home.resolve("fixtures");
     return new DemoModels(clipFixture(fixtures), fixtures.resolve("blip/blip-tiny-caption"),

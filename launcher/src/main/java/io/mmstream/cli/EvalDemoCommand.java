@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
             + "exact match on the colour and shape words, VQA exact-answer accuracy. With --json the last line is "
             + "{\"tag_top1\":..,\"caption_attr_exact\":..,\"vqa_accuracy\":..}."})
 final class EvalDemoCommand implements Callable<Integer> {
-  @Option(names = "--models", description = "Folder with clip/, caption/ and vqa/ (default: models/demo in the project).")
+  @Option(names = "--models", description = "Folder with clip/, caption/ and vqa/ (default: demo-models/weights in the project).")
   Path models;
 
   @Option(names = "--label-sets", description = "Label sets file (default: config/demo/label-sets.json).")
@@ -38,7 +38,7 @@ final class EvalDemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path home = ProjectHome.path();
-    Path dir = models != null ? models : home.resolve("models/demo");
+    Path dir = models != null ? models : home.resolve("demo-models/weights");
     Path sets = labelSets != null ? labelSets : home.resolve("config/demo/label-sets.json");
     LabelSet set = DemoEvaluation.labelSet(sets, "demo", labelSet);
     DemoEvaluation.Result result = DemoEvaluation.evaluate(

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
             + "that load real checkpoints, and writes them as Hugging Face directories (clip/, caption/, vqa/) plus "
             + "training.json. The same seed gives the same scenes, initial weights and schedule."})
 final class TrainDemoCommand implements Callable<Integer> {
-  @Option(names = "--out", description = "Output folder (default: models/demo in the project).")
+  @Option(names = "--out", description = "Output folder (default: demo-models/weights in the project).")
   Path out;
 
   @Option(names = "--seed", defaultValue = "7", description = "Seed of scenes and initial weights (default: ${DEFAULT-VALUE}).")
@@ -27,7 +27,7 @@ final class TrainDemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path target = out != null ? out : ProjectHome.path().resolve("models/demo");
+    Path target = out != null ? out : ProjectHome.path().resolve("demo-models/weights");
     System.out.println("training the demo models into " + target + " (seed " + seed + ")");
     var record = DemoTraining.trainAll(target, seed, stepScale, System.out);
     System.out.println("done in " + record.get("total_seconds").asLong() + " s; evaluate with: bin/mmstream eval-demo"
