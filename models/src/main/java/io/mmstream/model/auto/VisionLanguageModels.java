@@ -1,0 +1,31 @@
+package io.mmstream.model.auto;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mmstream.model.generation.VisionLanguageModel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Opens whatever generative model a directory holds, as transformers' Auto classes do: config.json's
+ * {@code model_type} (and the language model's {@code text_config.model_type}) pick the family; no per-model flags.
+ */
+public final class VisionLanguageModels {
+  private VisionLanguageModels() {}
+
+  /** Loads the model in {@code modelDirectory}; its tensors live in {@code manager}. */
+  public static VisionLanguageModel load(Path modelDirectory, NDManager manager) throws IOException {
+    Path configFile = modelDirectory.resolve("config.json");
+    if (!Files.isRegularFile(configFile)) {
+      throw new IOException(modelDirectory + ": no config.json; not a model directory mmstream can open");
+    }
+    JsonNode config = new ObjectMapper().readTree(configFile.toFile());
+    String type = config.path("model_type").asText("");
+    switch (type) {
+      default -> throw new IOException(modelDirectory + ": model_type '" + type
+          + "' is not a generative vision-language model mmstream supports");
+    }
+  }
+}
