@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mmstream.model.blip.BlipCaptionModel;
+import io.mmstream.model.blip2.Blip2OptModel;
 import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.instructblip.InstructBlipVicunaModel;
 import java.io.IOException;
@@ -29,6 +30,12 @@ public final class VisionLanguageModels {
     switch (type) {
       case "blip" -> {
         return BlipCaptionModel.load(modelDirectory, manager);
+      }
+      case "blip-2" -> {
+        if (textType.equals("opt")) {
+          return Blip2OptModel.load(modelDirectory, manager);
+        }
+        throw new IOException(modelDirectory + ": BLIP-2 with a '" + textType + "' language model is not supported");
       }
       case "instructblip" -> {
         if (textType.equals("llama")) {
