@@ -33,9 +33,16 @@ public final class ImageLoader {
   }
 
   public PixelImage load(TaskRequest request) throws TaskRejectedException {
+    return load(request.getSource(), request.getContentType());
+  }
+
+  /**
+   * @param source an {@link InlineImage} or {@link ImageUri}, as every record with an image carries it
+   * @param contentType the producer's declared type, or null
+   */
+  public PixelImage load(Object source, String contentType) throws TaskRejectedException {
     byte[] bytes;
-    String contentType = request.getContentType();
-    if (request.getSource() instanceof ImageUri uri) {
+    if (source instanceof ImageUri uri) {
       FetchedImage fetched;
       try {
         fetched = fetcher.fetch(uri.getUri());
@@ -46,7 +53,7 @@ public final class ImageLoader {
       // The producer's declared type was checked by the stream app; the server's is the fallback.
       contentType = contentType != null ? contentType : fetched.contentType();
     } else {
-      ByteBuffer data = ((InlineImage) request.getSource()).getData().duplicate();
+      ByteBuffer data = ((InlineImage) source).getData().duplicate();
       if (data.remaining() > limits.maxInlineBytes()) {
         throw new TaskRejectedException(STAGE_DECODE, ImageRejectedException.TOO_LARGE,
             data.remaining() + " inline bytes exceed the limit of " + limits.maxInlineBytes());

@@ -1,6 +1,6 @@
 package io.mmstream.worker;
 
-import io.mmstream.schema.TaskOutputs;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -12,16 +12,16 @@ import org.slf4j.LoggerFactory;
  * cancelled tasks and those past their deadline, runs the rest, and when a batch throws, splits it
  * in halves until the failing items are alone, so they fail and their batch-mates succeed.
  */
-final class ModelExecutor<P> implements Runnable {
+final class ModelExecutor<Q, P, O> implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(ModelExecutor.class);
 
   private final String device;
-  private final TaskModel<P> model;
-  private final DynamicBatcher<PendingTask<P>> batcher;
+  private final WorkerModel<Q, P, O> model;
+  private final DynamicBatcher<PendingTask<Q, P, O>> batcher;
   private final WorkerMetrics metrics;
   private final WorkerMetrics.ExecutorMeters meters;
 
-  ModelExecutor(String device, TaskModel<P> model, DynamicBatcher<PendingTask<P>> batcher, WorkerMetrics metrics) {
+  ModelExecutor(String device, WorkerModel<Q, P, O> model, DynamicBatcher<PendingTask<Q, P, O>> batcher, WorkerMetrics metrics) {
     this.device = device;
     this.model = model;
     this.batcher = batcher;
@@ -36,7 +36,7 @@ final class ModelExecutor<P> implements Runnable {
   @Override
   public void run() {
     try {
-      DynamicBatcher.Batch<PendingTask<P>> batch;
+      DynamicBatcher.Batch<PendingTask<Q, P, O>> batch;
       while ((batch = batcher.nextBatch()) != null) {
         runBatch(batch);
       }
@@ -45,19 +45,19 @@ final class ModelExecutor<P> implements Runnable {
     }
   }
 
-  private void runBatch(DynamicBatcher.Batch<PendingTask<P>> batch) {
+  private void runBatch(DynamicBatcher.Batch<PendingTask<Q, P, O>> batch) {
     long nowMs = System.currentTimeMillis();
-    List<PendingTask<P>> runnable = new ArrayList<>(batch.size());
+    List<PendingTask<Q, P, O>> runnable = new ArrayList<>(batch.size());
     List<Long> waits = new ArrayList<>(batch.size());
     for (int i = 0; i < batch.size(); i++) {
-      PendingTask<P> task = batch.items().get(i);
+      PendingTask<Q, P, O> task = batch.items().get(i);
       long wait = batch.queueWaitNanos()[i];
       if (task.isCancelled()) {
         continue;
       }
       meters.recordQueueWait(wait);
       if (task.deadlinePassed(nowMs)) {
-        task.fail("deadline", "DEADLINE_EXCEEDED", "deadline " + task.request.getDeadline() + " passed before the model ran", wait);
+        task.fail("deadline", "DEADLINE_EXCEEDED", "deadline " + Instant.ofEpochMilli(task.deadlineMs) + " passed before the model ran", wait);
       } else {
         runnable.add(task);
         waits.add(wait);
@@ -77,7 +77,7 @@ final class ModelExecutor<P> implements Runnable {
           List<P> inputs = new ArrayList<>(part.size());
           part.forEach(i -> inputs.add(runnable.get(i).prepared));
           long start = System.nanoTime();
-          List<TaskOutputs> outputs = model.runBatch(inputs);
+          List<O> outputs = model.runBatch(inputs);
           long compute = System.nanoTime() - start;
           if (outputs.size() != inputs.size()) {
             throw new IllegalStateException("model returned " + outputs.size() + " outputs for " + inputs.size() + " inputs");
@@ -90,7 +90,7 @@ final class ModelExecutor<P> implements Runnable {
           return outputs;
         },
         (i, error) -> {
-          LOG.warn("task {} failed in the model on {}: {}", runnable.get(i).request.getTaskId(), device, error.toString());
+          LOG.warn("task {} failed in the model on {}: {}", runnable.get(i).taskId, device, error.toString());
           runnable.get(i).fail("model", "MODEL_ERROR", error.toString(), queueNanos[i]);
         },
         metrics::recordBatchSplit);

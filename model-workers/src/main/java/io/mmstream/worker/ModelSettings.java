@@ -37,6 +37,12 @@ public final class ModelSettings {
       "mmstream.worker.instruct.min-new-tokens", 1, "Fewest generated tokens per InstructBLIP answer; LAVIS' default 1");
   public static final Setting<Double> INSTRUCT_REPETITION_PENALTY = Setting.decimal(
       "mmstream.worker.instruct.repetition-penalty", 1.5, "InstructBLIP repetition penalty (1: off); LAVIS' default 1.5");
+  public static final Setting<Integer> CHAT_MAX_NEW_TOKENS = Setting.integer("mmstream.worker.chat.max-new-tokens", 256,
+      "Most generated tokens per chat reply");
+  public static final Setting<Integer> CHAT_NUM_BEAMS = Setting.integer("mmstream.worker.chat.num-beams", 1,
+      "Beams of chat reply generation (1: greedy, as the chat models' own CLIs)");
+  public static final Setting<Integer> CHAT_MAX_PROMPT_CHARS = Setting.integer("mmstream.worker.chat.max-prompt-chars",
+      8192, "Longest user message a chat worker accepts, in characters (longer ones fail as PROMPT_TOO_LONG)");
 
   /**
    * {@code model}'s decoding settings (the original's, or its directory's generation_config.json)

@@ -1,7 +1,5 @@
 package io.mmstream.worker;
 
-import io.mmstream.schema.TaskOutputs;
-import io.mmstream.schema.TaskRequest;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -9,11 +7,11 @@ import org.apache.kafka.common.TopicPartition;
  * the CPU pool and the executor fill in the prepared input and the outcome. The outcome is published
  * through a volatile write, which is all the poll thread needs to read the other fields safely.
  */
-final class PendingTask<P> {
+final class PendingTask<Q, P, O> {
 
   /** How a task ended: outputs, or a failure with the stage and reason. */
-  record Outcome(
-      TaskOutputs outputs,
+  record Outcome<O>(
+      O outputs,
       String failureStage,
       String reasonCode,
       String message,
@@ -34,11 +32,15 @@ final class PendingTask<P> {
   final byte[] key;
   final byte[] value;
   final long admittedNanos;
-  TaskRequest request;
+  /** Decoded task; null when the record could not be decoded. */
+  Q request;
+  /** Set with {@link #request}: the ids logs and dead letters use, and when the task expires. */
+  String taskId;
+  long deadlineMs;
   P prepared;
   long preprocessNanos;
   private volatile boolean cancelled;
-  private volatile Outcome outcome;
+  private volatile Outcome<O> outcome;
 
   PendingTask(TopicPartition partition, long offset, long recordTimestampMs, byte[] key, byte[] value) {
     this.partition = partition;
@@ -53,7 +55,7 @@ final class PendingTask<P> {
     return outcome != null;
   }
 
-  Outcome outcome() {
+  Outcome<O> outcome() {
     return outcome;
   }
 
@@ -67,14 +69,14 @@ final class PendingTask<P> {
   }
 
   boolean deadlinePassed(long nowMs) {
-    return request.getDeadline().toEpochMilli() < nowMs;
+    return deadlineMs < nowMs;
   }
 
-  void succeed(TaskOutputs outputs, int batchSize, long queueNanos, long computeNanos) {
-    outcome = new Outcome(outputs, null, null, null, batchSize, queueNanos, computeNanos, System.nanoTime());
+  void succeed(O outputs, int batchSize, long queueNanos, long computeNanos) {
+    outcome = new Outcome<>(outputs, null, null, null, batchSize, queueNanos, computeNanos, System.nanoTime());
   }
 
   void fail(String stage, String reasonCode, String message, long queueNanos) {
-    outcome = new Outcome(null, stage, reasonCode, message, 0, queueNanos, 0, System.nanoTime());
+    outcome = new Outcome<>(null, stage, reasonCode, message, 0, queueNanos, 0, System.nanoTime());
   }
 }

@@ -6,7 +6,7 @@ import java.util.ServiceLoader;
 import java.util.Set;
 
 /**
- * Loads the model for a kind onto one device. Implementations (the CLIP and BLIP adapters) register
+ * Loads the model for a kind onto one device. Implementations (the CLIP, BLIP and chat adapters) register
  * through {@link ServiceLoader} ({@code META-INF/services/io.mmstream.worker.TaskModelFactory}).
  */
 public interface TaskModelFactory {
@@ -18,7 +18,7 @@ public interface TaskModelFactory {
    * A ready model on {@code device}; {@code fp16} is only ever true for GPU devices. {@code settings}
    * carries the model's own settings ({@link ModelSettings}).
    */
-  TaskModel<?> load(ModelKind kind, ModelSource source, Device device, boolean fp16, Settings settings);
+  WorkerModel<?, ?, ?> load(ModelKind kind, ModelSource source, Device device, boolean fp16, Settings settings);
 
   /** The registered factory for {@code kind}. */
   static TaskModelFactory forKind(ModelKind kind) {

@@ -5,9 +5,6 @@ import io.mmstream.image.PixelImage;
 import io.mmstream.schema.DeadLetter;
 import io.mmstream.schema.ModelInfo;
 import io.mmstream.schema.TaskFailure;
-import io.mmstream.schema.TaskOutputs;
-import io.mmstream.schema.TaskRequest;
-import io.mmstream.schema.TaskResult;
 import io.mmstream.schema.Timings;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
@@ -53,7 +50,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Consumes one kind's task topic and produces a TaskResult per task, exactly once.
+ * Consumes one kind's task topic and produces an answer per task, exactly once: a TaskResult per
+ * TaskRequest for the image-task kinds, a ChatReply per ChatTask for chat ({@link TaskRecords}).
  *
  * <p>Pipeline: the poll thread admits records; a bounded CPU pool loads, decodes and prepares each
  * task; a {@link DynamicBatcher} groups prepared tasks; one {@link ModelExecutor} thread per device
@@ -63,9 +61,9 @@ import org.slf4j.LoggerFactory;
  * one Kafka transaction. Nothing is produced outside that transaction, so a crash leaves neither a
  * committed result without its offset nor the reverse; the next owner redoes only uncommitted work.
  *
- * <p>Every TaskResult is produced with the Kafka key of the TaskRequest it answers (the stream app
- * keys tasks by tenant/contentHash and joins results on that key); dead letters are keyed by event
- * id.
+ * <p>Every answer is produced with the Kafka key of the task it answers (the stream app keys tasks
+ * by tenant/contentHash, chat tasks by tenant/conversationId, and joins answers on that key); dead
+ * letters are keyed by event id (a chat task's message id).
  *
  * <p>Backpressure: when admitted-but-uncommitted tasks reach {@code max.in.flight}, every assigned
  * partition is paused until the count falls to {@code resume.threshold}. On revocation the finished
@@ -73,28 +71,27 @@ import org.slf4j.LoggerFactory;
  * from the committed offset). Offsets go through {@code sendOffsetsToTransaction} with the
  * consumer's group metadata, so a stale member is fenced by the group coordinator.
  */
-public final class TaskWorker<P> implements AutoCloseable {
+public final class TaskWorker<Q, P, O> implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TaskWorker.class);
 
   private final WorkerSettings settings;
-  private final List<TaskModel<P>> models;
+  private final List<WorkerModel<Q, P, O>> models;
   private final ModelInfo modelInfo;
   private final ImageLoader imageLoader;
   private final WorkerMetrics metrics;
   private final String topic;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final KafkaProducer<byte[], byte[]> producer;
-  private final AvroSerde<TaskRequest> requestSerde;
-  private final AvroSerde<TaskResult> resultSerde;
+  private final TaskRecords<Q, O> records;
   private final AvroSerde<DeadLetter> deadLetterSerde;
   private final ThreadPoolExecutor decodePool;
-  private final DynamicBatcher<PendingTask<P>> batcher;
+  private final DynamicBatcher<PendingTask<Q, P, O>> batcher;
   private final List<Thread> executorThreads = new ArrayList<>();
   private final Thread pollThread;
   private final CountDownLatch terminated = new CountDownLatch(1);
 
   // Owned by the poll thread.
-  private final Map<TopicPartition, ArrayDeque<PendingTask<P>>> partitions = new HashMap<>();
+  private final Map<TopicPartition, ArrayDeque<PendingTask<Q, P, O>>> partitions = new HashMap<>();
   private int inFlight;
   private boolean paused;
   private long lastCommitNanos;
@@ -110,7 +107,11 @@ public final class TaskWorker<P> implements AutoCloseable {
    * @param models one loaded, warmed-up model per device, in the order of {@code devices}
    */
   public TaskWorker(
-      WorkerSettings settings, List<TaskModel<P>> models, List<String> devices, ImageLoader imageLoader, WorkerMetrics metrics) {
+      WorkerSettings settings,
+      List<? extends WorkerModel<Q, P, O>> models,
+      List<String> devices,
+      ImageLoader imageLoader,
+      WorkerMetrics metrics) {
     if (models.isEmpty() || models.size() != devices.size()) {
       throw new IllegalArgumentException("need one model per device");
     }
@@ -121,8 +122,7 @@ public final class TaskWorker<P> implements AutoCloseable {
     this.metrics = metrics;
     this.topic = settings.kind().taskTopic();
     AvroSerdes serdes = new AvroSerdes(SchemaStore.withExtraDirectory(settings.source().get(SchemaSettings.EXTRA_PATH)));
-    this.requestSerde = serdes.taskRequest();
-    this.resultSerde = serdes.taskResult();
+    this.records = TaskRecords.forKind(settings.kind(), serdes);
     this.deadLetterSerde = serdes.deadLetter();
     int capacity = settings.maxInFlight() + settings.maxPollRecords();
     this.batcher = new DynamicBatcher<>(settings.batchMaxSize(), settings.batchMaxDelay(), settings.preferredBatchSizes(), capacity);
@@ -136,7 +136,7 @@ public final class TaskWorker<P> implements AutoCloseable {
             new ArrayBlockingQueue<>(capacity),
             r -> daemon(r, "mmstream-decode-" + decodeThreadIndex.incrementAndGet()));
     for (int i = 0; i < models.size(); i++) {
-      ModelExecutor<P> executor = new ModelExecutor<>(devices.get(i), models.get(i), batcher, metrics);
+      ModelExecutor<Q, P, O> executor = new ModelExecutor<>(devices.get(i), models.get(i), batcher, metrics);
       executorThreads.add(daemon(executor, "mmstream-executor-" + devices.get(i)));
     }
     this.consumer = new KafkaConsumer<>(consumerConfig(settings), new ByteArrayDeserializer(), new ByteArrayDeserializer());
@@ -269,36 +269,39 @@ public final class TaskWorker<P> implements AutoCloseable {
 
   private void admit(ConsumerRecord<byte[], byte[]> record) {
     TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-    ArrayDeque<PendingTask<P>> queue = partitions.get(partition);
+    ArrayDeque<PendingTask<Q, P, O>> queue = partitions.get(partition);
     if (queue == null) {
       return; // a record fetched before its partition was revoked
     }
-    PendingTask<P> task = new PendingTask<>(partition, record.offset(), record.timestamp(), record.key(), record.value());
+    PendingTask<Q, P, O> task = new PendingTask<>(partition, record.offset(), record.timestamp(), record.key(), record.value());
     queue.addLast(task);
     inFlight++;
     try {
-      task.request = requestSerde.decode(record.value());
+      task.request = records.decode(record.value());
     } catch (MessageDecodeException e) {
-      task.fail("deserialize", e.reasonCode(), "not a TaskRequest: " + e.getMessage(), 0);
+      task.fail("deserialize", e.reasonCode(), "not a " + records.recordName() + ": " + e.getMessage(), 0);
       return;
     }
-    if (task.request.getTask() != settings.kind().taskType()) {
-      task.fail("validate", "WRONG_TASK_TYPE", task.request.getTask() + " task on the " + topic + " topic", 0);
+    task.taskId = records.taskId(task.request);
+    task.deadlineMs = records.deadlineMs(task.request);
+    String misrouted = records.misrouted(task.request);
+    if (misrouted != null) {
+      task.fail("validate", "WRONG_TASK_TYPE", misrouted, 0);
     } else if (task.deadlinePassed(System.currentTimeMillis())) {
-      task.fail("deadline", "DEADLINE_EXCEEDED", "deadline " + task.request.getDeadline() + " passed before the task was read", 0);
+      task.fail("deadline", "DEADLINE_EXCEEDED", "deadline " + Instant.ofEpochMilli(task.deadlineMs) + " passed before the task was read", 0);
     } else {
       decodePool.execute(() -> preprocess(task));
     }
   }
 
   /** Runs on the CPU pool. */
-  private void preprocess(PendingTask<P> task) {
+  private void preprocess(PendingTask<Q, P, O> task) {
     if (task.isCancelled()) {
       return;
     }
     long start = System.nanoTime();
     try {
-      PixelImage image = imageLoader.load(task.request);
+      PixelImage image = records.loadImage(task.request, imageLoader);
       task.prepared = models.get(0).prepare(task.request, image);
       task.preprocessNanos = System.nanoTime() - start;
       metrics.recordPreprocess(task.preprocessNanos);
@@ -309,7 +312,7 @@ public final class TaskWorker<P> implements AutoCloseable {
       Thread.currentThread().interrupt();
     } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
       // A task left unfinished would hold back its partition's commits for good: fail it instead.
-      LOG.warn("preparing task {} failed", task.request.getTaskId(), e);
+      LOG.warn("preparing task {} failed", task.taskId, e);
       task.fail("model", "PREPROCESS_ERROR", e.toString(), 0);
     }
   }
@@ -355,13 +358,13 @@ public final class TaskWorker<P> implements AutoCloseable {
       return;
     }
     lastCommitNanos = now;
-    List<PendingTask<P>> done = new ArrayList<>();
+    List<PendingTask<Q, P, O>> done = new ArrayList<>();
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     Map<TopicPartition, Integer> counts = new HashMap<>();
-    for (Map.Entry<TopicPartition, ArrayDeque<PendingTask<P>>> entry : partitions.entrySet()) {
+    for (Map.Entry<TopicPartition, ArrayDeque<PendingTask<Q, P, O>>> entry : partitions.entrySet()) {
       int count = 0;
       long next = -1;
-      for (PendingTask<P> task : entry.getValue()) {
+      for (PendingTask<Q, P, O> task : entry.getValue()) {
         if (!task.isDone()) {
           break;
         }
@@ -380,7 +383,7 @@ public final class TaskWorker<P> implements AutoCloseable {
     long producedAt = System.currentTimeMillis();
     try {
       producer.beginTransaction();
-      for (PendingTask<P> task : done) {
+      for (PendingTask<Q, P, O> task : done) {
         send(task, producedAt);
       }
       producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
@@ -403,14 +406,14 @@ public final class TaskWorker<P> implements AutoCloseable {
     }
     metrics.recordTransaction(true);
     counts.forEach((partition, count) -> {
-      ArrayDeque<PendingTask<P>> queue = partitions.get(partition);
+      ArrayDeque<PendingTask<Q, P, O>> queue = partitions.get(partition);
       for (int i = 0; i < count; i++) {
         queue.pollFirst();
       }
     });
     inFlight -= done.size();
-    for (PendingTask<P> task : done) {
-      PendingTask.Outcome outcome = task.outcome();
+    for (PendingTask<Q, P, O> task : done) {
+      PendingTask.Outcome<O> outcome = task.outcome();
       boolean dropped = isDropped(outcome);
       metrics.recordCommitted(outcome, dropped, Duration.ofMillis(producedAt - task.recordTimestampMs));
       if (outcome.failed() && !dropped) {
@@ -419,52 +422,42 @@ public final class TaskWorker<P> implements AutoCloseable {
     }
   }
 
-  private boolean isDropped(PendingTask.Outcome outcome) {
+  private boolean isDropped(PendingTask.Outcome<O> outcome) {
     return "DEADLINE_EXCEEDED".equals(outcome.reasonCode())
         && settings.deadlinePolicy() == WorkerSettings.DeadlinePolicy.DROP;
   }
 
-  private void send(PendingTask<P> task, long producedAt) {
-    PendingTask.Outcome outcome = task.outcome();
+  private void send(PendingTask<Q, P, O> task, long producedAt) {
+    PendingTask.Outcome<O> outcome = task.outcome();
     if (task.request != null) {
-      // The request's own key: the stream app joins results to their image on it.
-      producer.send(new ProducerRecord<>(Topics.RESULTS, task.key, resultSerde.encode(result(task, outcome, producedAt))));
+      // The request's own key: the stream app joins answers to their image or conversation on it.
+      producer.send(new ProducerRecord<>(records.resultTopic(), task.key, answer(task, outcome, producedAt)));
     }
     if (outcome.failed() && !isDropped(outcome)) {
-      byte[] eventId = task.request == null ? null : task.request.getEventId().getBytes(StandardCharsets.UTF_8);
+      byte[] eventId = task.request == null ? null : records.eventId(task.request).getBytes(StandardCharsets.UTF_8);
       producer.send(new ProducerRecord<>(Topics.DLQ, eventId, deadLetterSerde.encode(deadLetter(task, outcome, producedAt))));
     }
   }
 
-  private TaskResult result(PendingTask<P> task, PendingTask.Outcome outcome, long producedAt) {
-    TaskRequest request = task.request;
-    return TaskResult.newBuilder()
-        .setTaskId(request.getTaskId())
-        .setEventId(request.getEventId())
-        .setImageId(request.getImageId())
-        .setTenant(request.getTenant())
-        .setTask(request.getTask())
-        .setModel(modelInfo)
-        .setOutputs(outcome.failed() ? TaskOutputs.newBuilder().build() : outcome.outputs())
-        .setFailure(outcome.failed() ? new TaskFailure(outcome.reasonCode(), outcome.message()) : null)
-        .setTimings(
-            Timings.newBuilder()
-                .setQueueMs(TimeUnit.NANOSECONDS.toMillis(outcome.queueNanos()))
-                .setPreprocessMs(TimeUnit.NANOSECONDS.toMillis(task.preprocessNanos))
-                .setComputeMs(TimeUnit.NANOSECONDS.toMillis(outcome.computeNanos()))
-                .setTotalMs(TimeUnit.NANOSECONDS.toMillis(outcome.completedNanos() - task.admittedNanos))
-                .build())
-        .setWorkerId(settings.workerId())
-        .setBatchSize(Math.max(1, outcome.batchSize()))
-        .setProducedAt(Instant.ofEpochMilli(producedAt))
+  private byte[] answer(PendingTask<Q, P, O> task, PendingTask.Outcome<O> outcome, long producedAt) {
+    Timings timings = Timings.newBuilder()
+        .setQueueMs(TimeUnit.NANOSECONDS.toMillis(outcome.queueNanos()))
+        .setPreprocessMs(TimeUnit.NANOSECONDS.toMillis(task.preprocessNanos))
+        .setComputeMs(TimeUnit.NANOSECONDS.toMillis(outcome.computeNanos()))
+        .setTotalMs(TimeUnit.NANOSECONDS.toMillis(outcome.completedNanos() - task.admittedNanos))
         .build();
+    TaskRecords.AnswerContext context = new TaskRecords.AnswerContext(
+        modelInfo, timings, settings.workerId(), Math.max(1, outcome.batchSize()), Instant.ofEpochMilli(producedAt));
+    return outcome.failed()
+        ? records.encodeAnswer(task.request, null, new TaskFailure(outcome.reasonCode(), outcome.message()), context)
+        : records.encodeAnswer(task.request, outcome.outputs(), null, context);
   }
 
-  private DeadLetter deadLetter(PendingTask<P> task, PendingTask.Outcome outcome, long producedAt) {
+  private DeadLetter deadLetter(PendingTask<Q, P, O> task, PendingTask.Outcome<O> outcome, long producedAt) {
     byte[] original = task.value;
     boolean keepOriginal = original != null && original.length <= settings.deadLetterOriginalMaxBytes();
     byte[] key = task.key;
-    TaskRequest request = task.request;
+    Q request = task.request;
     return DeadLetter.newBuilder()
         .setStage(outcome.failureStage())
         .setReasonCode(outcome.reasonCode())
@@ -474,9 +467,9 @@ public final class TaskWorker<P> implements AutoCloseable {
         .setOriginalTopic(task.partition.topic())
         .setOriginalPartition(task.partition.partition())
         .setOriginalOffset(task.offset)
-        .setEventId(request != null ? request.getEventId() : null)
-        .setTaskId(request != null ? request.getTaskId() : null)
-        .setTenant(request != null ? request.getTenant() : null)
+        .setEventId(request != null ? records.eventId(request) : null)
+        .setTaskId(request != null ? task.taskId : null)
+        .setTenant(request != null ? records.tenant(request) : null)
         .setApplication("mmstream-worker-" + settings.kind().id())
         .setFailedAt(Instant.ofEpochMilli(producedAt))
         .build();
@@ -484,7 +477,7 @@ public final class TaskWorker<P> implements AutoCloseable {
 
   private void dropPartitions(Collection<TopicPartition> revoked, String why) {
     for (TopicPartition partition : revoked) {
-      ArrayDeque<PendingTask<P>> tasks = partitions.remove(partition);
+      ArrayDeque<PendingTask<Q, P, O>> tasks = partitions.remove(partition);
       if (tasks == null) {
         continue;
       }

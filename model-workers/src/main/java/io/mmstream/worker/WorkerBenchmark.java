@@ -111,6 +111,9 @@ public final class WorkerBenchmark {
   private final AvroSerde<TaskResult> resultSerde = AvroSerdes.standard().taskResult();
 
   public WorkerBenchmark(String bootstrapServers, TaskModelFactory factory, Options options, Consumer<String> log) {
+    if (options.kind() == ModelKind.CHAT) {
+      throw new IllegalArgumentException("the worker benchmark sends image tasks; the chat kind is not covered");
+    }
     this.bootstrapServers = bootstrapServers;
     this.factory = factory;
     this.options = options;
@@ -216,7 +219,7 @@ public final class WorkerBenchmark {
 
     DirectRunner() throws InterruptedException, ExecutionException {
       model = thread.submit(() -> {
-        TaskModel<?> loaded = factory.load(options.kind(), options.source(), Device.cpu(), false, Settings.empty());
+        TaskModel<?> loaded = (TaskModel<?>) factory.load(options.kind(), options.source(), Device.cpu(), false, Settings.empty());
         loaded.warmUp(options.batch());
         runDirect(loaded, WARM_UP_BATCHES);
         return loaded;

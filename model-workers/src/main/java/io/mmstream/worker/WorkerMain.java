@@ -21,12 +21,12 @@ public final class WorkerMain implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerMain.class);
 
   private final HealthServer health;
-  private final List<TaskModel<?>> models;
-  private final TaskWorker<?> worker;
+  private final List<WorkerModel<?, ?, ?>> models;
+  private final TaskWorker<?, ?, ?> worker;
   private final WorkerMetrics metrics;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private WorkerMain(HealthServer health, List<TaskModel<?>> models, TaskWorker<?> worker, WorkerMetrics metrics) {
+  private WorkerMain(HealthServer health, List<WorkerModel<?, ?, ?>> models, TaskWorker<?, ?, ?> worker, WorkerMetrics metrics) {
     this.health = health;
     this.models = models;
     this.worker = worker;
@@ -57,7 +57,7 @@ public final class WorkerMain implements AutoCloseable {
     LOG.info("starting {} worker {}: model {}", settings.kind().id(), settings.workerId(), settings.modelSource());
     DeviceSelector.Selection selection = DeviceSelector.select(settings.device(), settings.fp16());
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    LateBound<TaskWorker<?>> workerRef = new LateBound<>();
+    LateBound<TaskWorker<?, ?, ?>> workerRef = new LateBound<>();
     HealthServer health =
         settings.httpPort() < 0
             ? null
@@ -66,10 +66,10 @@ public final class WorkerMain implements AutoCloseable {
                 registry::scrape,
                 () -> workerRef.value == null || workerRef.value.isRunning(),
                 () -> workerRef.value != null && workerRef.value.isRunning());
-    List<TaskModel<?>> models = new ArrayList<>();
+    List<WorkerModel<?, ?, ?>> models = new ArrayList<>();
     try {
       for (int i = 0; i < selection.devices().size(); i++) {
-        TaskModel<?> model = factory.load(
+        WorkerModel<?, ?, ?> model = factory.load(
             settings.kind(), settings.modelSource(), selection.devices().get(i), selection.fp16(), settings.source());
         models.add(model);
         long start = System.nanoTime();
@@ -82,7 +82,7 @@ public final class WorkerMain implements AutoCloseable {
         Device device = selection.devices().get(i);
         metrics.deviceMemory(selection.names().get(i), () -> DeviceMemory.usedBytes(device));
       }
-      TaskWorker<?> worker = newWorker(settings, models, selection.names(), imageLoader, metrics);
+      TaskWorker<?, ?, ?> worker = newWorker(settings, models, selection.names(), imageLoader, metrics);
       worker.start();
       workerRef.value = worker;
       metrics.setReady(true);
@@ -99,7 +99,7 @@ public final class WorkerMain implements AutoCloseable {
           health == null ? "off" : ":" + health.port());
       return new WorkerMain(health, models, worker, metrics);
     } catch (RuntimeException e) {
-      models.forEach(TaskModel::close);
+      models.forEach(WorkerModel::close);
       if (health != null) {
         health.close();
       }
@@ -107,12 +107,12 @@ public final class WorkerMain implements AutoCloseable {
     }
   }
 
-  /** All models of one factory and kind share their prepared-input type. */
+  /** All models of one factory and kind share their task, prepared-input and output types. */
   @SuppressWarnings("unchecked")
-  private static <P> TaskWorker<P> newWorker(
-      WorkerSettings settings, List<TaskModel<?>> models, List<String> devices, ImageLoader loader, WorkerMetrics metrics) {
-    List<TaskModel<P>> typed = new ArrayList<>();
-    models.forEach(m -> typed.add((TaskModel<P>) m));
+  private static <Q, P, O> TaskWorker<Q, P, O> newWorker(
+      WorkerSettings settings, List<WorkerModel<?, ?, ?>> models, List<String> devices, ImageLoader loader, WorkerMetrics metrics) {
+    List<WorkerModel<Q, P, O>> typed = new ArrayList<>();
+    models.forEach(m -> typed.add((WorkerModel<Q, P, O>) m));
     return new TaskWorker<>(settings, typed, devices, loader, metrics);
   }
 
@@ -129,7 +129,7 @@ public final class WorkerMain implements AutoCloseable {
     return metrics;
   }
 
-  public TaskWorker<?> worker() {
+  public TaskWorker<?, ?, ?> worker() {
     return worker;
   }
 
@@ -140,7 +140,7 @@ public final class WorkerMain implements AutoCloseable {
     }
     metrics.setReady(false);
     worker.close();
-    models.forEach(TaskModel::close);
+    models.forEach(WorkerModel::close);
     if (health != null) {
       health.close();
     }

@@ -140,7 +140,7 @@ public record WorkerSettings(
 
   /** The ACLs of a worker of {@code kind} with the default group id and transactional id prefix. */
   public static AppAccess defaultAccess(ModelKind kind) {
-    return AppAcls.worker(kind.id(), kind.taskTopic(), defaultId(kind), defaultId(kind));
+    return AppAcls.worker(kind.id(), kind.taskTopic(), kind.resultTopic(), defaultId(kind), defaultId(kind));
   }
 
   /** Default consumer group and transactional id prefix: {@code mmstream-worker-<kind>}. */
@@ -150,7 +150,7 @@ public record WorkerSettings(
 
   /** The ACLs this worker's principal needs: its task topic, group and transactional ids. */
   public AppAccess access() {
-    return AppAcls.worker(kind.id(), kind.taskTopic(), groupId, transactionalIdPrefix);
+    return AppAcls.worker(kind.id(), kind.taskTopic(), kind.resultTopic(), groupId, transactionalIdPrefix);
   }
 
   public ImageLimits imageLimits() {

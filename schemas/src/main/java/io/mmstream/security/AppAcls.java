@@ -59,13 +59,15 @@ public final class AppAcls {
   }
 
   /**
-   * A model worker: reads its task topic in its consumer group and writes results and dead letters in
-   * transactions whose ids are {@code <transactionalIdPrefix>-<workerId>}.
+   * A model worker: reads its task topic in its consumer group and writes results (mm.results.v1, or
+   * mm.chat.replies.v1 for chat workers) and dead letters in transactions whose ids are
+   * {@code <transactionalIdPrefix>-<workerId>}.
    */
-  public static AppAccess worker(String kind, String taskTopic, String groupId, String transactionalIdPrefix) {
+  public static AppAccess worker(
+      String kind, String taskTopic, String resultTopic, String groupId, String transactionalIdPrefix) {
     return new AppAccess("worker " + kind, List.of(
         topic(taskTopic, READ),
-        topic(Topics.RESULTS, WRITE),
+        topic(resultTopic, WRITE),
         topic(Topics.DLQ, WRITE),
         new KafkaPermission(GROUP, groupId, LITERAL, READ),
         new KafkaPermission(TRANSACTIONAL_ID, transactionalIdPrefix + "-", PREFIXED, WRITE)));

@@ -1,6 +1,8 @@
 package io.mmstream.serde;
 
 import io.mmstream.schema.AcceptedImage;
+import io.mmstream.schema.ChatReply;
+import io.mmstream.schema.ChatTask;
 import io.mmstream.schema.DeadLetter;
 import io.mmstream.schema.EnrichedImage;
 import io.mmstream.schema.ImageEvent;
@@ -60,5 +62,13 @@ public final class AvroSerdes {
 
   public AvroSerde<PendingEnrichment> pendingEnrichment() {
     return new AvroSerde<>(PendingEnrichment.class, store);
+  }
+
+  public AvroSerde<ChatTask> chatTask() {
+    return new AvroSerde<>(ChatTask.class, store);
+  }
+
+  public AvroSerde<ChatReply> chatReply() {
+    return new AvroSerde<>(ChatReply.class, store);
   }
 }

@@ -24,11 +24,17 @@ public final class Topics {
   public static final String ENRICHED = "mm.enriched.v1";
   /** ModerationDecision keyed by eventId. */
   public static final String MODERATION = "mm.moderation.v1";
+  /** ChatTask for the chat workers, keyed tenant/conversationId. */
+  public static final String TASKS_CHAT = "mm.tasks.chat.v1";
+  /** ChatReply from the chat workers, keyed like the ChatTask it answers. */
+  public static final String CHAT_REPLIES = "mm.chat.replies.v1";
   /** DeadLetter keyed by eventId where known. */
   public static final String DLQ = "mm.dlq.v1";
 
   public static final List<String> ALL =
-      List.of(IMAGES, IMAGES_ACCEPTED, TASKS_TAG, TASKS_CAPTION, TASKS_VQA, RESULTS, ENRICHED, MODERATION, DLQ);
+      List.of(
+          IMAGES, IMAGES_ACCEPTED, TASKS_TAG, TASKS_CAPTION, TASKS_VQA, RESULTS, ENRICHED, MODERATION, DLQ, TASKS_CHAT,
+          CHAT_REPLIES);
 
   /** Task types that have a worker topic. */
   public static final List<TaskType> ROUTED_TASKS = List.of(TaskType.TAG, TaskType.CAPTION, TaskType.VQA);
