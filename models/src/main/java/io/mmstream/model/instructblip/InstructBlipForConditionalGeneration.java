@@ -20,7 +20,6 @@ import io.mmstream.model.tensor.WeightStore;
 import io.mmstream.model.tensor.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Set;
 
 /**
  * InstructBLIP with a LLaMA/Vicuna language model (HF {@code InstructBlipForConditionalGeneration},
@@ -104,11 +103,6 @@ public final class InstructBlipForConditionalGeneration implements AutoCloseable
       }
       throw e;
     }
-  }
-
-  /** Float16/bfloat16 checkpoints compute in their precision on GPU; everything else in float32. */
-  public static DataType computeType(Device device, Set<String> storedDtypes) {
-    return CheckpointWeightStore.computeType(device, storedDtypes);
   }
 
   public InstructBlipConfig config() {

@@ -1,71 +1,59 @@
 package io.mmstream.model.llama;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mmstream.model.tokenizer.HfLlamaTokenizer;
+import io.mmstream.model.tokenizer.SentencePieceModel.PieceType;
+import io.mmstream.model.tokenizer.SentencePieceTokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
- * transformers' slow {@code LlamaTokenizer} with {@code legacy=False} (4.37, what LLaVA-1.5 runs) over a
- * sentencepiece model: the text gets one leading {@code ▁}, is split on the added tokens, and each chunk that
- * starts with a space is encoded behind {@code <unk>} (whose pieces are then dropped) so that sentencepiece sees
- * no dummy prefix of its own; a chunk right after an added token gets no prefix at all. Decoding joins pieces as
- * {@code convert_tokens_to_string} does: special tokens written as text, byte pieces gathered into UTF-8.
+ * A LLaMA directory's tokenizer as transformers 4.37's slow {@code LlamaTokenizer} with {@code legacy=False}
+ * uses it (LLaVA-1.5): encoding by {@link HfLlamaTokenizer}, decoding as {@code tokenizer.decode} does it: the
+ * first token loses its leading {@code ▁}, special tokens are written as their text between sentencepiece-decoded
+ * runs (or left out with {@code skipSpecial}), added tokens beyond the sentencepiece vocabulary stand apart,
+ * joined by a space.
  */
 public final class LlamaTokenizer {
-  private static final char SPIECE_UNDERLINE = '\u2581';
-  private static final Pattern BYTE_PIECE = Pattern.compile("<0x[0-9A-F]{2}>");
+  private static final String SPACE = "\u2581";
 
-  /** The sentencepiece model as this tokenizer needs it. */
-  public interface Pieces {
-    /** {@code sp_model.encode(text)} with the model's dummy prefix turned off ({@code legacy=False} does so). */
-    long[] encodeWithoutDummyPrefix(String text);
-
-    /** The piece of {@code id}, e.g. {@code ▁the} or {@code <0x0A>}. */
-    String piece(long id);
-
-    /** Pieces in the model (added tokens come after them). */
-    int size();
-  }
-
-  private final Pieces pieces;
-  /** Added tokens (tokenizer_config.json's added_tokens_decoder): content to id, in id order. */
-  private final Map<String, Long> addedTokens;
-  private final Map<Long, String> addedById = new LinkedHashMap<>();
+  private final HfLlamaTokenizer encoder;
+  private final SentencePieceTokenizer pieces;
   /** unk, bos, eos and pad: transformers' {@code all_special_tokens}. */
   private final List<String> specialTokens;
-  private final long bosId;
+  private final Map<Integer, String> addedById = new HashMap<>();
   private final boolean addBos;
-  private final int unkPieceCount;
 
-  public LlamaTokenizer(Pieces pieces, Map<String, Long> addedTokens, List<String> specialTokens, long bosId,
+  private LlamaTokenizer(HfLlamaTokenizer encoder, List<String> specialTokens, Map<String, Integer> added,
       boolean addBos) {
-    this.pieces = pieces;
-    this.addedTokens = new LinkedHashMap<>(addedTokens);
-    addedTokens.forEach((content, id) -> addedById.put(id, content));
+    this.encoder = encoder;
+    this.pieces = encoder.pieces();
     this.specialTokens = List.copyOf(specialTokens);
-    this.bosId = bosId;
+    added.forEach((content, id) -> addedById.put(id, content));
     this.addBos = addBos;
-    this.unkPieceCount = pieces.encodeWithoutDummyPrefix("<unk>").length;
   }
 
   /**
-   * Reads tokenizer_config.json: {@code added_tokens_decoder}, the special tokens and {@code add_bos_token};
+   * {@code tokenizer.model} with {@code added_tokens.json} and {@code tokenizer_config.json} of {@code dir};
    * refuses a config that is not {@code legacy: false}, whose rules differ.
    */
-  public static LlamaTokenizer fromConfig(Pieces pieces, JsonNode config) {
+  public static LlamaTokenizer open(Path dir) throws IOException {
+    Path configFile = dir.resolve("tokenizer_config.json");
+    JsonNode config = Files.isRegularFile(configFile) ? new ObjectMapper().readTree(configFile.toFile())
+        : new ObjectMapper().createObjectNode();
     if (config.path("legacy").asBoolean(true)) {
-      throw new IllegalArgumentException("tokenizer_config.json: only legacy=false LLaMA tokenizers are supported "
-          + "(legacy is " + config.path("legacy") + ")");
+      throw new IOException(configFile + ": only legacy=false LLaMA tokenizers are supported (legacy is "
+          + config.path("legacy") + ")");
     }
-    Map<String, Long> added = new LinkedHashMap<>();
+    Map<String, Integer> added = new HashMap<>();
     config.path("added_tokens_decoder").fields().forEachRemaining(
-        e -> added.put(e.getValue().path("content").asText(), Long.parseLong(e.getKey())));
+        e -> added.put(e.getValue().path("content").asText(), Integer.parseInt(e.getKey())));
     List<String> special = new ArrayList<>();
     for (String name : List.of("unk_token", "bos_token", "eos_token", "pad_token")) {
       JsonNode token = config.path(name);
@@ -74,93 +62,31 @@ public final class LlamaTokenizer {
         special.add(content);
       }
     }
-    String bos = config.path("bos_token").isObject() ? config.path("bos_token").path("content").asText()
-        : config.path("bos_token").asText("<s>");
-    Long bosId = added.get(bos);
-    if (bosId == null) {
-      throw new IllegalArgumentException("tokenizer_config.json: bos token " + bos + " is not an added token");
-    }
-    return new LlamaTokenizer(pieces, added, special, bosId, config.path("add_bos_token").asBoolean(true));
+    return new LlamaTokenizer(HfLlamaTokenizer.open(dir), special, added,
+        config.path("add_bos_token").asBoolean(true));
   }
 
-  /** {@code tokenizer(text).input_ids}: with {@code <s>} first when the config adds it. */
+  /** {@code tokenizer(text).input_ids}: {@code <s>} first when the config adds it. */
   public long[] encode(String text) {
-    List<Long> ids = new ArrayList<>();
-    if (addBos) {
-      ids.add(bosId);
-    }
-    if (!text.isEmpty()) {
-      List<String> chunks = splitOnAddedTokens(SPIECE_UNDERLINE + text.replace(SPIECE_UNDERLINE, ' '));
-      // A lone "▁" before a special token is dropped, as tokenize() does.
-      if (chunks.size() > 1 && chunks.get(0).equals(String.valueOf(SPIECE_UNDERLINE))
-          && specialTokens.contains(chunks.get(1))) {
-        chunks.remove(0);
-      }
-      for (String chunk : chunks) {
-        Long added = addedTokens.get(chunk);
-        if (added != null) {
-          ids.add(added);
-        } else {
-          for (long id : encodeChunk(chunk)) {
-            ids.add(id);
-          }
-        }
-      }
-    }
-    return ids.stream().mapToLong(Long::longValue).toArray();
-  }
-
-  private long[] encodeChunk(String chunk) {
-    if (chunk.charAt(0) != SPIECE_UNDERLINE && chunk.charAt(0) != ' ') {
-      return pieces.encodeWithoutDummyPrefix(chunk);
-    }
-    long[] withUnk = pieces.encodeWithoutDummyPrefix("<unk>" + chunk);
-    return withUnk.length >= unkPieceCount
-        ? java.util.Arrays.copyOfRange(withUnk, unkPieceCount, withUnk.length) : withUnk;
-  }
-
-  /** Text and added tokens in order; the added tokens match left to right, longest first. */
-  private List<String> splitOnAddedTokens(String text) {
-    List<String> out = new ArrayList<>();
-    int start = 0;
-    int i = 0;
-    while (i < text.length()) {
-      String match = null;
-      for (String token : addedTokens.keySet()) {
-        if (text.startsWith(token, i) && (match == null || token.length() > match.length())) {
-          match = token;
-        }
-      }
-      if (match == null) {
-        i++;
-        continue;
-      }
-      if (i > start) {
-        out.add(text.substring(start, i));
-      }
-      out.add(match);
-      i += match.length();
-      start = i;
-    }
-    if (start < text.length()) {
-      out.add(text.substring(start));
+    int[] ids = encoder.encode(text, addBos);
+    long[] out = new long[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      out[i] = ids[i];
     }
     return out;
   }
 
-  /**
-   * {@code tokenizer.decode(ids, skip_special_tokens=skipSpecial)}: the first piece loses its leading {@code ▁},
-   * special tokens are written as their text, added tokens beyond the model's pieces stand apart with a space.
-   */
+  /** {@code tokenizer.decode(ids, skip_special_tokens=skipSpecial)}. */
   public String decode(long[] ids, boolean skipSpecial) {
     List<String> texts = new ArrayList<>();
     List<String> run = new ArrayList<>();
     for (long id : ids) {
-      String token = token(id);
-      if (skipSpecial && specialTokens.contains(token)) {
+      String token = token((int) id);
+      boolean special = specialTokens.contains(token);
+      if (skipSpecial && special) {
         continue;
       }
-      if (id >= pieces.size() && !specialTokens.contains(token)) {
+      if (id >= pieces.pieceCount() && !special) {
         if (!run.isEmpty()) {
           texts.add(tokensToString(run));
           run = new ArrayList<>();
@@ -176,45 +102,46 @@ public final class LlamaTokenizer {
     return String.join(" ", texts);
   }
 
-  /** The id of a vocabulary piece or added token. */
-  public Optional<Long> tokenId(String token) {
-    return Optional.ofNullable(addedTokens.get(token));
-  }
-
-  private String token(long id) {
+  private String token(int id) {
     String added = addedById.get(id);
-    return added != null ? added : pieces.piece(id);
+    return added != null ? added : pieces.idToPiece(id);
   }
 
-  /** {@code convert_tokens_to_string} with legacy=False. */
+  /** {@code convert_tokens_to_string}: runs between special tokens through sentencepiece's decode. */
   private String tokensToString(List<String> tokens) {
     List<String> list = new ArrayList<>(tokens);
-    if (list.get(0).charAt(0) == SPIECE_UNDERLINE) {
-      list.set(0, list.get(0).substring(1));
+    if (list.get(0).startsWith(SPACE)) {
+      list.set(0, list.get(0).substring(SPACE.length()));
     }
     StringBuilder out = new StringBuilder();
     List<String> sub = new ArrayList<>();
     for (String token : list) {
       if (specialTokens.contains(token)) {
-        out.append(decodePieces(sub)).append(token);
+        out.append(decodeRun(sub)).append(token);
         sub.clear();
       } else {
         sub.add(token);
       }
     }
-    return out.append(decodePieces(sub)).toString();
+    return out.append(decodeRun(sub)).toString();
   }
 
-  /** sentencepiece's decode without a dummy prefix: {@code ▁} is a space, byte pieces are UTF-8 bytes. */
-  private static String decodePieces(List<String> list) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    for (String piece : list) {
-      if (BYTE_PIECE.matcher(piece).matches()) {
-        bytes.write(Integer.parseInt(piece.substring(3, 5), 16));
-      } else {
-        bytes.writeBytes(piece.replace(SPIECE_UNDERLINE, ' ').getBytes(StandardCharsets.UTF_8));
-      }
+  /**
+   * sentencepiece's decode as transformers runs it for legacy=False, with the dummy prefix switched off: the
+   * reader's decode drops a leading {@code ▁} of the run's first piece when the model has a dummy prefix, so that
+   * space is put back.
+   */
+  private String decodeRun(List<String> run) {
+    if (run.isEmpty()) {
+      return "";
     }
-    return bytes.toString(StandardCharsets.UTF_8);
+    String text = pieces.decodePieces(run);
+    String first = run.get(0);
+    boolean textPiece = pieces.hasPiece(first)
+        && (pieces.type(pieces.pieceToId(first)) == PieceType.NORMAL
+            || pieces.type(pieces.pieceToId(first)) == PieceType.USER_DEFINED);
+    boolean stripped = pieces.model().addDummyPrefix() && !pieces.model().treatWhitespaceAsSuffix()
+        && first.startsWith(SPACE) && (textPiece || !pieces.hasPiece(first));
+    return stripped ? " " + text : text;
   }
 }

@@ -59,7 +59,7 @@ public final class LlavaChatModel implements VisionLanguageModel {
     LlavaForConditionalGeneration model = LlavaForConditionalGeneration.load(dir, manager);
     try {
       LlavaImageProcessor processor = LlavaImageProcessor.load(dir, model.config().vision().imageSize());
-      LlamaTokenizer tokenizer = LlavaTokenizerFiles.open(dir);
+      LlamaTokenizer tokenizer = LlamaTokenizer.open(dir);
       ObjectMapper json = new ObjectMapper();
       Path generationFile = dir.resolve("generation_config.json");
       JsonNode generation = Files.isRegularFile(generationFile) ? json.readTree(generationFile.toFile())
