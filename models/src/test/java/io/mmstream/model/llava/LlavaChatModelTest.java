@@ -75,7 +75,7 @@ class LlavaChatModelTest {
     LlavaConfig config = llava.model().config();
     List<ChatTurn> history = new ArrayList<>();
     String longReply = "the picture shows a shape on a plain background, ".repeat(12);
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 20; i++) {
       history.add(new ChatTurn("question number " + i + "?", longReply));
     }
     GenerationRequest request = new GenerationRequest(List.of(LlavaFixture.image(c0.get("image").asText())),
