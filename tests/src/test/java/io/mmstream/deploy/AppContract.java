@@ -29,7 +29,8 @@ final class AppContract {
     static final String WORKER = "worker";
     static final Set<String> APPS = Set.of(STREAM_APP, WORKER);
     /** Kinds deployed on Kubernetes; instruct shares vqa's topic and needs a GPU-sized model, so it has no base Deployment. */
-    static final Set<String> WORKER_KINDS = Set.of(ModelKind.CLIP.id(), ModelKind.CAPTION.id(), ModelKind.VQA.id());
+    static final Set<String> WORKER_KINDS =
+            Set.of(ModelKind.CLIP.id(), ModelKind.CAPTION.id(), ModelKind.VQA.id(), ModelKind.CHAT.id());
 
     static final String LIVENESS_PATH = "/health/live";
     static final String READINESS_PATH = "/health/ready";
@@ -68,7 +69,7 @@ final class AppContract {
 
     /** Topics whose records may carry an inline image. */
     private static final Set<String> IMAGE_TOPICS = Set.of(Topics.IMAGES, Topics.IMAGES_ACCEPTED, Topics.TASKS_TAG,
-            Topics.TASKS_CAPTION, Topics.TASKS_VQA, Topics.DLQ);
+            Topics.TASKS_CAPTION, Topics.TASKS_VQA, Topics.TASKS_CHAT, Topics.DLQ);
 
     record Topic(String name, boolean carriesImage, Optional<String> workerKind) {}
 

@@ -69,7 +69,7 @@ class KustomizeRenderTest {
     void every_app_has_its_deployment_settings_disruption_budget_and_metrics_service(String kustomization) {
         RenderedManifests manifests = RenderedManifests.of(kustomization);
         Set<String> apps = Set.of("mmstream-stream-app", "mmstream-worker-clip", "mmstream-worker-caption",
-                "mmstream-worker-vqa");
+                "mmstream-worker-vqa", "mmstream-worker-chat");
         assertThat(names(manifests.all(Deployment.class))).containsExactlyInAnyOrderElementsOf(apps);
         assertThat(names(manifests.all(PodDisruptionBudget.class))).containsExactlyInAnyOrderElementsOf(apps);
         assertThat(names(manifests.all(Service.class)))

@@ -76,8 +76,10 @@ class MonitoringScrapeTest {
           .with(StreamSettings.HTTP_PORT.key(), 0);
       List<WorkerMain> workers = new ArrayList<>();
       try (RunningStreamApp stream = RunningStreamApp.start(settings)) {
+        // The chat worker serves the LLaVA fixture: the demo has no chat model yet.
         Map<String, Path> modelDirs = Map.of(ModelKind.CLIP.id(), models.clip(), ModelKind.CAPTION.id(),
-            models.caption(), ModelKind.VQA.id(), models.vqa());
+            models.caption(), ModelKind.VQA.id(), models.vqa(), ModelKind.CHAT.id(),
+            Path.of(System.getProperty("mmstream.fixtures"), "llava", "llava-tiny"));
         for (String kind : AppContract.WORKER_KINDS) {
           WorkerSettings ws = WorkerSettings.from(settings
               .with(WorkerSettings.KIND.key(), kind)
