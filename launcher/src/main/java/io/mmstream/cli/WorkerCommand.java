@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
     description = "Run a model worker: consume a task topic, batch on the device, produce results exactly once.")
 public final class WorkerCommand implements Callable<Integer> {
 
-  @Option(names = "--kind", description = "clip | caption | vqa | instruct")
+  @Option(names = "--kind", description = "clip | caption | vqa | instruct | chat")
   String kind;
 
   @Option(names = "--model", description = "model checkpoint directory")

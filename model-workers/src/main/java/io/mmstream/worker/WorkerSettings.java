@@ -67,7 +67,7 @@ public record WorkerSettings(
   }
 
   public static final Setting<String> KIND = Setting.string("mmstream.worker.kind", null,
-      "clip | caption | vqa | instruct (required): which model, and which task topic it consumes");
+      "clip | caption | vqa | instruct | chat (required): which model, and which task topic it consumes");
   public static final Setting<String> MODEL_DIR = Setting.string("mmstream.worker.model-dir", "",
       "Model checkpoint directory (this or mmstream.worker.model-preset)");
   public static final Setting<String> MODEL_PRESET = Setting.string("mmstream.worker.model-preset", "",
