@@ -23,9 +23,9 @@ import org.apache.avro.SchemaNormalization;
  * that mmstream and its clients call, in memory, with the registry's BACKWARD compatibility rule (a new
  * version must read the latest one). It exists because no real registry can run here: Confluent's is not
  * on Maven Central, Karapace is not packaged by Debian (and PyPI is unreachable), and Apicurio Registry's
- * recent releases do not resolve from Maven Central (2.6.x and 3.3.x depend on an
- * apicurio-registry-schema-util-provider version Central does not hold, 3.0.9's parent POM is missing) and
- * ship on Central only as a Quarkus library that needs its own Quarkus build before it can start.
+ * releases do not resolve from Maven Central (2.6.13 and 3.3.3 depend on an apicurio-registry-schema-util-provider
+ * version Central does not hold, 3.0.9's parent POM is missing, 2.4.2 needs org.everit.json.schema from JitPack)
+ * and ship on Central only as a Quarkus library that needs its own Quarkus build before it can start.
  *
  * <p>Served: {@code POST /subjects/{s}/versions} (register; the same schema gets the same id),
  * {@code POST /subjects/{s}} (look up; 404 when absent), {@code GET /schemas/ids/{id}}, {@code GET /subjects}.

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mmstream.cli.DemoConfig;
 import io.mmstream.cli.DemoModels;
 import io.mmstream.cli.DemoWorkers;
+import io.mmstream.cli.Main;
 import io.mmstream.config.KafkaClientConfig;
 import io.mmstream.config.KafkaSettings;
 import io.mmstream.config.Settings;
@@ -23,7 +24,11 @@ import io.mmstream.stream.StreamApp;
 import io.mmstream.stream.StreamSettings;
 import io.mmstream.topic.TopicAdmin;
 import io.mmstream.topic.Topics;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,6 +46,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 /**
  * A client in another language against the real pipeline: {@code clients/python/mmstream_client.py} on Debian's
@@ -116,6 +122,19 @@ class PythonClientTest {
       assertThat(out.path("formats").path("EnrichedImage").asText()).isEqualTo("registry");
       assertThat(out.path("formats").path("ModerationDecision").asText()).isEqualTo("registry");
       assertDecodedLikeJava(out, AvroSerdes.from(settings));
+
+      // publish and tail speak the registry format too
+      String published = cli("publish", "-b", cluster.bootstrapServers(), "--wire-format", "registry",
+          "--registry-url", registry.url(), "--image", home.resolve("samples/scene-03.png").toString(),
+          "--tasks", "tag", "--tenant", "python");
+      String eventId = published.lines().filter(l -> l.startsWith("published ")).findFirst()
+          .orElseThrow(() -> new AssertionError("publish printed no event: " + published))
+          .replaceAll(".* as event ", "").trim();
+      assertThat(readEnriched(eventId, AvroSerdes.from(settings)).getComplete()).isTrue();
+      String tailed = cli("tail", "-b", cluster.bootstrapServers(), "--registry-url", registry.url(),
+          "--topic", "enriched", "--json", "--idle-exit-ms", "3000");
+      assertThat(tailed).contains("\"eventId\":\"" + eventId + "\"").contains("\"eventId\":\""
+          + out.path("eventId").asText() + "\"").doesNotContain("UNDECODABLE");
     }
     assertThat(registry.subjects())
         .contains(Topics.IMAGES + "-value", Topics.ENRICHED + "-value", Topics.MODERATION + "-value");
@@ -133,6 +152,23 @@ class PythonClientTest {
         "\"fields\":[{\"name\":\"mandatory\",\"type\":\"string\"},"));
     assertThatThrownBy(() -> registering.idFor(Topics.ENRICHED + "-value", incompatible.toString()))
         .isInstanceOf(SchemaRegistryClient.RegistryException.class).hasMessageContaining("HTTP 409");
+  }
+
+  /** Runs a bin/mmstream command in this JVM and returns what it printed; it must exit 0. */
+  private static synchronized String cli(String... args) {
+    PrintStream stdout = System.out;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    StringWriter err = new StringWriter();
+    int code;
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      code = new CommandLine(new Main()).setOut(new PrintWriter(out, true, StandardCharsets.UTF_8))
+          .setErr(new PrintWriter(err, true)).execute(args);
+    } finally {
+      System.setOut(stdout);
+    }
+    assertThat(code).as("%s: %s", args[0], err).isZero();
+    return out.toString(StandardCharsets.UTF_8);
   }
 
   private static Settings freshApp(String runName) throws IOException {
