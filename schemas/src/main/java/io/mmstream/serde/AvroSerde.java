@@ -183,12 +183,12 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
       try {
         writer = registry.schemaById(id);
       } catch (SchemaRegistryClient.RegistryException e) {
-        if (!e.notFound()) {
+        if (!e.refused()) {
           throw e;
         }
         throw new MessageDecodeException(MessageDecodeException.UNKNOWN_SCHEMA, "cannot decode "
-            + type.getSimpleName() + ": the Schema Registry at " + registry.baseUrl() + " knows no schema id " + id
-            + " (header " + header + ")", e, header, List.of());
+            + type.getSimpleName() + ": the Schema Registry at " + registry.baseUrl() + " has no Avro schema id " + id
+            + " (header " + header + "): " + e.getMessage(), e, header, List.of());
       } catch (AvroRuntimeException e) {
         throw new MessageDecodeException(MessageDecodeException.MALFORMED, "cannot decode " + type.getSimpleName()
             + ": the registry's schema id " + id + " does not parse: " + e, e, header, List.of());

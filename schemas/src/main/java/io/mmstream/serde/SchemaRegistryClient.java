@@ -44,7 +44,7 @@ public final class SchemaRegistryClient {
     return baseUrl;
   }
 
-  /** The schema the registry issued {@code id} for, or a {@link RegistryException} (404: {@code unknown}). */
+  /** The schema the registry issued {@code id} for, or a {@link RegistryException} (refused: {@code 4xx}). */
   public Schema schemaById(int id) {
     Schema cached = schemasById.get(id);
     if (cached != null) {
@@ -53,7 +53,7 @@ public final class SchemaRegistryClient {
     JsonNode body = call(HttpRequest.newBuilder(uri("/schemas/ids/" + id)).GET(), "schema id " + id);
     String type = body.path("schemaType").asText("AVRO");
     if (!type.equals("AVRO")) {
-      throw new RegistryException("schema id " + id + " is a " + type + " schema, not Avro", false);
+      throw new RegistryException("schema id " + id + " is a " + type + " schema, not Avro", true);
     }
     Schema schema = new Schema.Parser().parse(body.path("schema").asText());
     schemasById.put(id, schema);
@@ -104,7 +104,7 @@ public final class SchemaRegistryClient {
     }
     if (response.statusCode() / 100 != 2) {
       throw new RegistryException("Schema Registry at " + baseUrl + " refused " + what + ": HTTP "
-          + response.statusCode() + " " + response.body(), response.statusCode() == 404);
+          + response.statusCode() + " " + response.body(), response.statusCode() / 100 == 4);
     }
     try {
       return JSON.readTree(response.body());
@@ -114,17 +114,21 @@ public final class SchemaRegistryClient {
     }
   }
 
-  /** A registry call that failed; {@link #notFound()} when the registry said 404 (unknown id or subject). */
+  /**
+   * A registry call that failed. {@link #refused()}: the registry answered 4xx (unknown id or subject,
+   * incompatible or invalid schema), so asking again gives the same answer; otherwise it did not answer
+   * usefully (down, 5xx) and a retry may succeed.
+   */
   public static final class RegistryException extends RuntimeException {
-    private final boolean notFound;
+    private final boolean refused;
 
-    RegistryException(String message, boolean notFound) {
+    RegistryException(String message, boolean refused) {
       super(message);
-      this.notFound = notFound;
+      this.refused = refused;
     }
 
-    public boolean notFound() {
-      return notFound;
+    public boolean refused() {
+      return refused;
     }
   }
 }

@@ -146,7 +146,7 @@ class PythonClientTest {
     assertThat(lookUpOnly.idFor(Topics.ENRICHED + "-value", enrichedJson))
         .isEqualTo(registering.idFor(Topics.ENRICHED + "-value", enrichedJson));
     assertThatThrownBy(() -> lookUpOnly.idFor("mm.unknown.v1-value", enrichedJson))
-        .isInstanceOfSatisfying(SchemaRegistryClient.RegistryException.class, e -> assertThat(e.notFound()).isTrue());
+        .isInstanceOfSatisfying(SchemaRegistryClient.RegistryException.class, e -> assertThat(e.refused()).isTrue());
     // the registry's compatibility rule: a new required field without default cannot follow the current schema
     Schema incompatible = new Schema.Parser().parse(enrichedJson.replaceFirst("\"fields\":\\[",
         "\"fields\":[{\"name\":\"mandatory\",\"type\":\"string\"},"));
