@@ -430,7 +430,8 @@ public final class TaskWorker<P> implements AutoCloseable {
     }
     if (outcome.failed() && !isDropped(outcome)) {
       byte[] eventId = task.request == null ? null : task.request.getEventId().getBytes(StandardCharsets.UTF_8);
-      producer.send(new ProducerRecord<>(Topics.DLQ, eventId, deadLetterSerde.serialize(Topics.DLQ, deadLetter(task, outcome, producedAt))));
+      producer.send(new ProducerRecord<>(Topics.DLQ, eventId,
+          deadLetterSerde.serialize(Topics.DLQ, deadLetter(task, outcome, producedAt))));
     }
   }
 
