@@ -91,7 +91,9 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
     this.decoder = new BinaryMessageDecoder<>(model, schema, store);
     this.registry = registry;
     this.writeRegistryFormat = writeRegistryFormat;
-    this.registeredSchemaJson = PublishedSchemas.neutralJson(schema);
+    // what a registry stores: the language-neutral schema, so that other clients registering the published
+    // .avsc get the same id (only computed where it is written: serdes are cheap to create otherwise)
+    this.registeredSchemaJson = registry == null ? null : PublishedSchemas.neutralJson(schema);
   }
 
   public Schema schema() {
