@@ -116,6 +116,8 @@ public record WorkerSettings(
       "Run the model in float16 (GPU only)");
   public static final Setting<Integer> HTTP_PORT = Setting.integer("mmstream.http.port", 8080,
       "Port of /metrics and /health/*; 0: any free port, -1: off");
+  public static final Setting<String> HTTP_BIND_ADDRESS = Setting.string("mmstream.http.bind-address", "",
+      "Interface /metrics and /health/* listen on (e.g. 127.0.0.1); empty: all interfaces");
   public static final Setting<Long> PROGRESS_INTERVAL_MS = Setting.longValue("mmstream.worker.progress-interval-ms",
       10_000, "Period of the one-line progress log");
   public static final Setting<Long> SHUTDOWN_TIMEOUT_MS = Setting.longValue("mmstream.worker.shutdown-timeout-ms",
