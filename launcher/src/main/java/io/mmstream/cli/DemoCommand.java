@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.apache.avro.specific.SpecificRecord;
+import io.mmstream.topic.TopicAdmin;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -111,6 +113,12 @@ public final class DemoCommand implements Callable<Integer> {
             + ", workers demo-clip, demo-caption, demo-vqa): a restart continues where the last run stopped, exactly once;"
             + " printing only records that arrive from now on");
       }
+      // The printer is positioned before the stream app starts: on an external cluster it prints from the
+      // current end, and a restarted stream app may emit records for earlier events at once.
+      try (Admin admin = Admin.create(KafkaClientConfig.admin(kafka.settings(), "demo-topics"))) {
+        TopicAdmin.ensureTopics(admin, kafka.settings());
+      }
+      KafkaConsumer<byte[], byte[]> outputs = outputConsumer(kafka.settings(), external);
       try (StreamAppCommand.RunningStreamApp stream = StreamAppCommand.RunningStreamApp.start(kafka.settings());
           DemoWorkers workers = DemoWorkers.start(kafka.settings(), demoModels, metricsPort)) {
         if (!stream.app().awaitRunning(Duration.ofSeconds(90))) {
@@ -125,7 +133,6 @@ public final class DemoCommand implements Callable<Integer> {
           }
         }
         AtomicInteger enriched = new AtomicInteger();
-        KafkaConsumer<byte[], byte[]> outputs = outputConsumer(kafka.settings(), external);
         Thread printer = new Thread(() -> printOutputs(outputs, stop, enriched, done), "mmstream-demo-printer");
         printer.start();
         if (!external || publishSamples) {

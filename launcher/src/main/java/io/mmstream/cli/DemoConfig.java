@@ -39,15 +39,11 @@ public final class DemoConfig {
 
   /**
    * Settings of the demo against an external cluster: like {@link #localRun(Settings, Path, String)} but with
-   * a stable application id and state directory, so a restart continues from the committed offsets and
-   * join state instead of replaying the input topic.
+   * a stable application id, so a restart continues from the committed offsets and the join state in
+   * its changelogs (restored into the fresh state directory) instead of replaying the input topic.
    */
   public static Settings externalRun(Settings base, Path home) throws IOException {
-    Path state = Path.of(System.getProperty("java.io.tmpdir"), "mmstream-" + DEMO_RUN_NAME + "-streams");
-    Files.createDirectories(state);
-    return localRun(base, home, DEMO_RUN_NAME)
-        .with(StreamSettings.STATE_DIR.key(), state.toString())
-        .with(StreamSettings.APPLICATION_ID.key(), STABLE_APPLICATION_ID);
+    return localRun(base, home, DEMO_RUN_NAME).with(StreamSettings.APPLICATION_ID.key(), STABLE_APPLICATION_ID);
   }
 
   /** The demo's application id on an external cluster (under the run-name prefix its ACLs grant). */

@@ -12,7 +12,7 @@ import java.util.List;
 /** One in-process worker per model kind (tag, caption, VQA), as the demo and the end-to-end test run them. */
 public final class DemoWorkers implements AutoCloseable {
   /** The kinds the demo runs, one worker each. */
-  static final List<ModelKind> KINDS = List.of(ModelKind.CLIP, ModelKind.CAPTION, ModelKind.VQA);
+  public static final List<ModelKind> KINDS = List.of(ModelKind.CLIP, ModelKind.CAPTION, ModelKind.VQA);
 
   private final List<WorkerMain> workers;
 

@@ -235,7 +235,9 @@ public final class TaskWorker<P> implements AutoCloseable {
         progress.maybeLog();
       }
       drainForShutdown();
-      consumer.close();
+      // A static member stays in the group after a plain close; a worker that stops on purpose leaves, so
+      // its partitions move at once instead of after the session timeout.
+      consumer.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
       producer.close();
       LOG.info("{} worker stopped; {} tasks committed in all", settings.kind().id(), metrics.tasksCommitted());
     } catch (SimulatedCrash crash) {
