@@ -26,7 +26,7 @@ import java.util.Map;
  * Moderation policies per tenant (with a default), from a JSON file:
  *
  * <pre>{@code
- * {"default": {"version": "2026-11-01", "categories": [
+ * {"default": {"version": "2026-11-01", "onMissing": "REVIEW", "categories": [
  *     {"name": "weapons", "labels": ["a gun", "a knife"], "questions": ["is there a weapon in the image?"],
  *      "review": 0.5, "block": 0.8}]},
  *  "tenants": {"kids-app": {"version": "k-3", "categories": [...]}}}
