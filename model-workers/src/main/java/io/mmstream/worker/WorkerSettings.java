@@ -281,7 +281,8 @@ public record WorkerSettings(
     return "batch max " + batchMaxSize + ", max delay " + batchMaxDelay.toMillis() + " ms"
         + (preferredBatchSizes.isEmpty() ? "" : ", preferred " + preferredBatchSizes)
         + ", max in-flight " + maxInFlight + " (resume at " + resumeThreshold + "), decode threads " + decodeThreads
-        + ", commit every " + commitInterval.toMillis() + " ms, deadline policy "
-        + deadlinePolicy.name().toLowerCase(Locale.ROOT);
+        + ", commit every " + commitInterval.toMillis() + " ms, failed tasks dead-lettered "
+        + (deadLetterTaskFailures ? "here (deadline policy " + deadlinePolicy.name().toLowerCase(Locale.ROOT) + ")"
+            : "by the stream app, one per cause");
   }
 }

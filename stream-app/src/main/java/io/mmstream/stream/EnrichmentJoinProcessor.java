@@ -138,17 +138,19 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
         return;
       }
       String waiting = inFlight.get(key);
-      if (waiting != null) {
-        // The same bytes are being enriched for this tenant: wait for that result instead of running the
-        // models again. The fallback deadline lies past the first event's last possible one (its retry
-        // included), so it only fires if that event's state is gone.
+      if (waiting != null && sameRequest(waiting.split("\n", 2)[0], event, expected)) {
+        // The same bytes with the same request are being enriched for this tenant: wait for that result
+        // instead of running the models again. The fallback deadline lies past the first event's last
+        // possible one (its retry included), so it only fires if that event's state is gone.
         long fallback = now + 2 * deadlineMs + 2 * checkIntervalMs;
         remember(pendingState(event, accepted.getContentHash(), expected, fallback), pendingKey);
         inFlight.put(key, waiting + "\n" + pendingKey);
         metrics.recordJoin("repost_waited");
         return;
       }
-      inFlight.put(key, pendingKey);
+      if (waiting == null) {
+        inFlight.put(key, pendingKey);
+      }
     }
     long deadline = now + deadlineMs;
     remember(pendingState(event, accepted.getContentHash(), expected, deadline), pendingKey);
@@ -158,6 +160,16 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     for (TaskType task : expected) {
       route(taskRequest(event, accepted.getContentHash(), task, deadline, ""), key, record.timestamp());
     }
+  }
+
+  /** Whether {@code event} asks what the in-flight event {@code leaderKey} asked (its tasks, labels, questions). */
+  private boolean sameRequest(String leaderKey, ImageEvent event, List<TaskType> expected) {
+    byte[] leader = routed.get(leaderKey);
+    if (leader != null) {
+      return acceptedSerde.decode(leader).getEvent().getTasks().equals(event.getTasks());
+    }
+    PendingEnrichment state = pending.get(leaderKey);
+    return state != null && state.getExpected().equals(expected);
   }
 
   private static PendingEnrichment pendingState(ImageEvent event, String contentHash, List<TaskType> expected,

@@ -530,6 +530,15 @@ class EnrichmentTopologyTest {
   }
 
   @Test
+  void theSameBytesWithAnotherRequestWhileInFlightRunTheirOwnTasks() {
+    start(Map.of());
+    publish(event("asks-all", "acme").build());
+    publish(event("asks-caption", "acme").setTasks(new RequestedTasks(null, new CaptionTask("a photo of"), null)).build());
+    assertThat(tasks.get(TaskType.CAPTION).readValuesToList()).extracting(TaskRequest::getEventId)
+        .containsExactly("asks-all", "asks-caption");
+  }
+
+  @Test
   void repostsWaitingForAFirstEventThatEndsPartialGetItsPartialResult() {
     start(Map.of());
     publish(event("p-first", "acme").build());
