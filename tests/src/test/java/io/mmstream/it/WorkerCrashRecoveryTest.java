@@ -72,28 +72,13 @@ class WorkerCrashRecoveryTest {
     Settings settings = DemoConfig.localRun(home, "crash")
         .with(KafkaSettings.BOOTSTRAP_SERVERS.key(), cluster.bootstrapServers());
     DemoModels models = DemoModels.resolve(null, home);
-    ImageEvents.Requested all = ImageEvents.requested(List.of("tag", "caption", "vqa"), "demo", List.of(),
-        List.of("is there a star?"), List.of());
-    AvroSerdes serdes = AvroSerdes.standard();
     WorkerMain restarted = null;
     try (StreamApp app = StreamApp.start(settings); DemoWorkers workers = DemoWorkers.start(settings, models, -1)) {
       assertThat(app.awaitRunning(Duration.ofSeconds(90))).isTrue();
       WorkerMain caption = workers.workers().get(DemoWorkers.KINDS.indexOf(ModelKind.CAPTION));
       // Built now, so that each event's time is its publish time and the latency below excludes the start-up.
-      SceneGenerator scenes = new SceneGenerator(11, 64);
-      List<ImageEvent> events = new ArrayList<>();
-      for (int i = 0; i < IMAGES; i++) {
-        ByteArrayOutputStream png = new ByteArrayOutputStream();
-        ImageIO.write(scenes.next().image(), "png", png);
-        events.add(ImageEvents.forSource("crash-" + i + ".png", "crash", all, png.toByteArray()));
-      }
-      try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
-          KafkaClientConfig.producer(settings, "crash"), new ByteArraySerializer(), new ByteArraySerializer())) {
-        for (ImageEvent e : events) {
-          producer.send(new ProducerRecord<>(Topics.IMAGES, e.getEventId().getBytes(StandardCharsets.UTF_8),
-              serdes.imageEvent().encode(e)));
-        }
-      }
+      List<ImageEvent> events = newEvents("crash", 11);
+      publish(settings, events);
       awaitCommitted(caption, 2);
       caption.worker().crashDuringNextCommit();
       assertThat(caption.worker().awaitTermination(Duration.ofSeconds(30))).isTrue();
@@ -108,48 +93,17 @@ class WorkerCrashRecoveryTest {
       long firstCommitAfterCrashMs = (System.nanoTime() - crashedAt) / 1_000_000;
       long firstCommitAfterStartMs = (System.nanoTime() - restartedAt) / 1_000_000;
 
-      Map<String, List<EnrichedImage>> enriched = new HashMap<>();
-      List<DeadLetter> dead = new ArrayList<>();
-      Properties props = KafkaClientConfig.consumer(settings, "crash-reader-" + System.nanoTime(), "crash-reader");
-      props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-      try (KafkaConsumer<String, byte[]> consumer =
-          new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
-        consumer.subscribe(List.of(Topics.ENRICHED, Topics.DLQ));
-        long deadline = System.currentTimeMillis() + 180_000;
-        long quietUntil = Long.MAX_VALUE;
-        while (System.currentTimeMillis() < Math.min(deadline, quietUntil)) {
-          for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-            if (r.topic().equals(Topics.ENRICHED)) {
-              EnrichedImage e = serdes.enrichedImage().decode(r.value());
-              enriched.computeIfAbsent(e.getEventId(), k -> new ArrayList<>()).add(e);
-            } else {
-              dead.add(serdes.deadLetter().decode(r.value()));
-            }
-          }
-          if (quietUntil == Long.MAX_VALUE && enriched.size() >= IMAGES) {
-            quietUntil = System.currentTimeMillis() + 5_000; // duplicates would show up here
-          }
-        }
-      }
-
-      assertThat(enriched.keySet()).containsExactlyInAnyOrderElementsOf(
-          events.stream().map(ImageEvent::getEventId).toList());
-      List<Long> latenciesMs = new ArrayList<>();
-      for (List<EnrichedImage> outs : enriched.values()) {
-        assertThat(outs).as("enriched records of one image").hasSize(1);
-        EnrichedImage out = outs.get(0);
-        assertThat(out.getComplete()).as("complete: %s", out.getMissing()).isTrue();
-        Set<TaskType> tasks = out.getResults().stream().map(TaskResult::getTask).collect(Collectors.toSet());
-        assertThat(tasks).containsExactlyInAnyOrder(TaskType.TAG, TaskType.CAPTION, TaskType.VQA);
-        latenciesMs.add(out.getEnrichedAt().toEpochMilli() - out.getEventTime().toEpochMilli());
-      }
-      assertThat(dead).isEmpty();
-      latenciesMs.sort(null);
+      List<Long> crashLatencies = completeOnceAndLatencies(settings, events);
+      // The same load again with no crash, on the same warm processes: what the crash cost is the difference.
+      List<ImageEvent> steady = newEvents("steady", 12);
+      publish(settings, steady);
+      List<Long> steadyLatencies = completeOnceAndLatencies(settings, steady);
       System.out.printf("crash recovery: caption worker crashed after %d of %d tasks; restarted worker committed"
-          + " again %d ms after the crash (%d ms after its start, model load included); end-to-end latency from publish"
-          + " median %d ms, worst %d ms; session timeout %d ms, join deadline 30000 ms%n", committedBeforeCrash, IMAGES,
-          firstCommitAfterCrashMs, firstCommitAfterStartMs, latenciesMs.get(IMAGES / 2), latenciesMs.get(IMAGES - 1),
-          WorkerSettings.SESSION_TIMEOUT_MS.defaultValue());
+          + " again %d ms after the crash (model load included; %d ms after the restarted worker was ready); end-to-end latency from publish"
+          + " median %d ms, worst %d ms with the crash; median %d ms, worst %d ms for the same load without one;"
+          + " session timeout %d ms, join deadline 30000 ms%n", committedBeforeCrash, IMAGES,
+          firstCommitAfterCrashMs, firstCommitAfterStartMs, crashLatencies.get(IMAGES / 2), crashLatencies.get(IMAGES - 1),
+          steadyLatencies.get(IMAGES / 2), steadyLatencies.get(IMAGES - 1), WorkerSettings.SESSION_TIMEOUT_MS.defaultValue());
       assertThat(firstCommitAfterStartMs).as("partitions taken back without waiting out the session timeout")
           .isLessThan(WorkerSettings.SESSION_TIMEOUT_MS.defaultValue());
     } finally {
@@ -157,6 +111,76 @@ class WorkerCrashRecoveryTest {
         restarted.close();
       }
     }
+  }
+
+  private static List<ImageEvent> newEvents(String prefix, int seed) throws java.io.IOException {
+    ImageEvents.Requested all = ImageEvents.requested(List.of("tag", "caption", "vqa"), "demo", List.of(),
+        List.of("is there a star?"), List.of());
+    SceneGenerator scenes = new SceneGenerator(seed, 64);
+    List<ImageEvent> events = new ArrayList<>();
+    for (int i = 0; i < IMAGES; i++) {
+      ByteArrayOutputStream png = new ByteArrayOutputStream();
+      ImageIO.write(scenes.next().image(), "png", png);
+      events.add(ImageEvents.forSource(prefix + "-" + i + ".png", "crash", all, png.toByteArray()));
+    }
+    return events;
+  }
+
+  private static void publish(Settings settings, List<ImageEvent> events) {
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+        KafkaClientConfig.producer(settings, "crash"), new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (ImageEvent e : events) {
+        producer.send(new ProducerRecord<>(Topics.IMAGES, e.getEventId().getBytes(StandardCharsets.UTF_8),
+            AvroSerdes.standard().imageEvent().encode(e)));
+      }
+    }
+  }
+
+  /**
+   * Reads every enriched record and dead letter and asserts that each of {@code events} was enriched
+   * completely, exactly once, with no dead letter; returns their end-to-end latencies, sorted.
+   */
+  private static List<Long> completeOnceAndLatencies(Settings settings, List<ImageEvent> events) {
+    AvroSerdes serdes = AvroSerdes.standard();
+    Set<String> ids = events.stream().map(ImageEvent::getEventId).collect(Collectors.toSet());
+    Map<String, List<EnrichedImage>> enriched = new HashMap<>();
+    List<DeadLetter> dead = new ArrayList<>();
+    Properties props = KafkaClientConfig.consumer(settings, "crash-reader-" + System.nanoTime(), "crash-reader");
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(Topics.ENRICHED, Topics.DLQ));
+      long deadline = System.currentTimeMillis() + 180_000;
+      long quietUntil = Long.MAX_VALUE;
+      while (System.currentTimeMillis() < Math.min(deadline, quietUntil)) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+          if (r.topic().equals(Topics.ENRICHED)) {
+            EnrichedImage e = serdes.enrichedImage().decode(r.value());
+            if (ids.contains(e.getEventId())) {
+              enriched.computeIfAbsent(e.getEventId(), k -> new ArrayList<>()).add(e);
+            }
+          } else {
+            dead.add(serdes.deadLetter().decode(r.value()));
+          }
+        }
+        if (quietUntil == Long.MAX_VALUE && enriched.size() >= ids.size()) {
+          quietUntil = System.currentTimeMillis() + 5_000; // duplicates would show up here
+        }
+      }
+    }
+    assertThat(enriched.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+    List<Long> latenciesMs = new ArrayList<>();
+    for (List<EnrichedImage> outs : enriched.values()) {
+      assertThat(outs).as("enriched records of one image").hasSize(1);
+      EnrichedImage out = outs.get(0);
+      assertThat(out.getComplete()).as("complete: %s", out.getMissing()).isTrue();
+      Set<TaskType> tasks = out.getResults().stream().map(TaskResult::getTask).collect(Collectors.toSet());
+      assertThat(tasks).containsExactlyInAnyOrder(TaskType.TAG, TaskType.CAPTION, TaskType.VQA);
+      latenciesMs.add(out.getEnrichedAt().toEpochMilli() - out.getEventTime().toEpochMilli());
+    }
+    assertThat(dead).isEmpty();
+    latenciesMs.sort(null);
+    return latenciesMs;
   }
 
   private static void awaitCommitted(WorkerMain worker, long count) throws InterruptedException {
