@@ -12,7 +12,9 @@ public enum Activation {
   /** OpenAI CLIP's {@code x * sigmoid(1.702 x)}. */
   QUICK_GELU,
   /** {@code x * sigmoid(x)} (LLaMA's SwiGLU gate). */
-  SILU;
+  SILU,
+  /** {@code max(x, 0)} (OPT). */
+  RELU;
 
   public static Activation fromConfig(String name) {
     return switch (name.toLowerCase(Locale.ROOT)) {
@@ -20,6 +22,7 @@ public enum Activation {
       case "gelu_new", "gelu_pytorch_tanh" -> GELU_TANH;
       case "quick_gelu" -> QUICK_GELU;
       case "silu", "swish" -> SILU;
+      case "relu" -> RELU;
       default -> throw new IllegalArgumentException("unsupported hidden_act '" + name + "'");
     };
   }
@@ -31,6 +34,7 @@ public enum Activation {
       case GELU_TANH -> geluTanh(x);
       case QUICK_GELU -> ai.djl.nn.Activation.sigmoid(Scalars.multiply(x, 1.702f)).mul(x);
       case SILU -> ai.djl.nn.Activation.sigmoid(x).mul(x);
+      case RELU -> ai.djl.nn.Activation.relu(x);
     };
   }
 
