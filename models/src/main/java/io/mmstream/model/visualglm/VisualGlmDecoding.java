@@ -31,9 +31,21 @@ public record VisualGlmDecoding(int maxLength, int minLength, float repetitionPe
     return new VisualGlmDecoding(CHAT_MAX_LENGTH, CHAT_MIN_LENGTH, CHAT_REPETITION_PENALTY);
   }
 
-  GenerationConfig generationConfig(ChatGlmConfig glm, int promptLength, DecodingOptions options) {
-    int length = options.maxNewTokens() != null ? promptLength + options.maxNewTokens() : maxLength;
-    int beams = options.numBeams() != null ? options.numBeams() : 1;
+  /**
+   * The settings for {@code options}: explicit greedy search (one beam) is plain argmax without penalties, as
+   * {@code generate --greedy} promises; otherwise {@code chat()}'s defaults, over {@code numBeams} beams.
+   */
+  public static VisualGlmDecoding forOptions(DecodingOptions options) {
+    return Integer.valueOf(1).equals(options.numBeams()) ? greedy() : chatDefaults();
+  }
+
+  /**
+   * @param maxNewTokens replaces {@link #maxLength} when non-null
+   * @param numBeams 1 for greedy search; null for 1
+   */
+  public GenerationConfig generationConfig(ChatGlmConfig glm, int promptLength, Integer maxNewTokens, Integer numBeams) {
+    int length = maxNewTokens != null ? promptLength + maxNewTokens : maxLength;
+    int beams = numBeams != null ? numBeams : 1;
     return new GenerationConfig(length, minLength, beams, repetitionPenalty, 1f, glm.eosTokenId(), glm.padTokenId());
   }
 }

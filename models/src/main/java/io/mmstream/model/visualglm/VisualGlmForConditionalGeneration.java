@@ -12,6 +12,7 @@ import io.mmstream.model.chatglm.ChatGlmDecoderSession;
 import io.mmstream.model.chatglm.ChatGlmModel;
 import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationResult;
+import io.mmstream.model.generation.IncrementalDecoder;
 import io.mmstream.model.generation.SequenceGenerator;
 import io.mmstream.model.nn.Linear;
 import io.mmstream.model.tensor.CheckpointWeightStore;
@@ -22,6 +23,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * VisualGLM-6B ({@code ChatGLMForConditionalGenerationWithImage} of THUDM's remote code): EVA ViT →
@@ -138,12 +140,14 @@ public final class VisualGlmForConditionalGeneration implements AutoCloseable {
    * @param promptEmbeds the prompt's input embeddings {@code [1, L, H]} with the image spliced in, or null for a
    *     text-only prompt
    * @param generation lengths count the prompt, as the original's {@code max_length}/{@code min_length}
+   * @param watch wraps the decoder the search drives (a text streamer), or null
    * @return the prompt followed by the generated ids, and per-step logits when asked for
    */
   public GenerationResult generate(long[] promptIds, NDArray promptEmbeds, GenerationConfig generation,
-      boolean recordLogits, NDManager manager) {
+      boolean recordLogits, NDManager manager, UnaryOperator<IncrementalDecoder> watch) {
     try (ChatGlmDecoderSession session = new ChatGlmDecoderSession(languageModel, manager, promptEmbeds)) {
-      return SequenceGenerator.generate(session, new long[][] {promptIds}, generation, recordLogits);
+      IncrementalDecoder decoder = watch == null ? session : watch.apply(session);
+      return SequenceGenerator.generate(decoder, new long[][] {promptIds}, generation, recordLogits);
     }
   }
 

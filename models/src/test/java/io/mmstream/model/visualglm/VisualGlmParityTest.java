@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.chatglm.ChatGlmConfig;
 import io.mmstream.model.chatglm.GlmPrefix;
-import io.mmstream.model.generation.DecodingOptions;
 import io.mmstream.model.generation.GenerationResult;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -117,7 +116,7 @@ class VisualGlmParityTest {
         long[] ids = VisualGlmFixture.longs(c.get("prompt_ids"));
         int steps = c.get("max_new_tokens").asInt();
         GenerationResult result = model.generate(ids, promptEmbeds(m, c, ids),
-            decoding.generationConfig(model.config().glm(), ids.length, DecodingOptions.greedy(steps)), true, m);
+            decoding.generationConfig(model.config().glm(), ids.length, steps, 1), true, m, null);
         long[] generated = Arrays.copyOfRange(result.sequences()[0], ids.length, result.sequences()[0].length);
         assertThat(generated).as(name).isEqualTo(VisualGlmFixture.longs(c.get("greedy_new_ids")));
         float[][] stepLogits = result.stepLogits()[0];
