@@ -77,6 +77,12 @@ public record ChatGlmConfig(
     return (float) Math.sqrt(2.0 * RESIDUAL_ALPHA_LAYERS);
   }
 
+  /** These shapes with {@code layers} blocks (benchmarks of part of the depth). */
+  public ChatGlmConfig withNumLayers(int layers) {
+    return new ChatGlmConfig(vocabSize, hiddenSize, innerHiddenSize, layers, numAttentionHeads, layerNormEps,
+        positionEncoding2d, maxSequenceLength, bosTokenId, eosTokenId, maskTokenId, gmaskTokenId, padTokenId);
+  }
+
   /** ChatGLM-6B's real shapes (vocab as VisualGLM-6B ships it). */
   public static ChatGlmConfig visualGlm6b() {
     return new ChatGlmConfig(130528, 4096, 16384, 28, 32, 1e-5, true, 2048, 130004, 130005, 130000, 130001, 3);

@@ -6,6 +6,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
+import io.mmstream.model.generation.GenerationConfig;
+import io.mmstream.model.generation.GenerationResult;
+import io.mmstream.model.generation.IncrementalDecoder;
+import io.mmstream.model.generation.SequenceGenerator;
 import io.mmstream.model.llama.LlamaKvCache;
 import io.mmstream.model.llama.RotaryEmbedding;
 import io.mmstream.model.nn.LayerNorm;
@@ -15,6 +19,7 @@ import io.mmstream.model.tensor.Weights;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * ChatGLM-6B's language model ({@code transformer.*} of {@code modeling_chatglm.py}) with its head: word
@@ -112,5 +117,22 @@ public final class ChatGlmModel {
   /** Logits {@code [..., vocab]} of final-normed hidden states {@code [..., H]}. */
   public NDArray logits(NDArray hidden) {
     return head.forward(hidden);
+  }
+
+  /**
+   * Greedy or beam search after {@code promptIds} (ending {@code [gMASK] <sop>}), with the KV cache.
+   *
+   * @param promptEmbeds the prompt's input embeddings {@code [1, L, H]} when they are not its word embeddings
+   *     (image features spliced in), or null
+   * @param generation lengths count the prompt, as the original's {@code max_length}/{@code min_length}
+   * @param watch wraps the decoder the search drives (a text streamer), or null
+   * @return the prompt followed by the generated ids, and per-step logits when asked for
+   */
+  public GenerationResult generate(long[] promptIds, NDArray promptEmbeds, GenerationConfig generation,
+      boolean recordLogits, NDManager manager, UnaryOperator<IncrementalDecoder> watch) {
+    try (ChatGlmDecoderSession session = new ChatGlmDecoderSession(this, manager, promptEmbeds)) {
+      IncrementalDecoder decoder = watch == null ? session : watch.apply(session);
+      return SequenceGenerator.generate(decoder, new long[][] {promptIds}, generation, recordLogits);
+    }
   }
 }

@@ -8,13 +8,10 @@ import ai.djl.ndarray.types.DataType;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.blip.BlipImagePreprocessor;
 import io.mmstream.model.blip.BlipVisionModel;
-import io.mmstream.model.chatglm.ChatGlmDecoderSession;
 import io.mmstream.model.chatglm.ChatGlmModel;
 import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationResult;
 import io.mmstream.model.generation.IncrementalDecoder;
-import io.mmstream.model.generation.SequenceGenerator;
-import io.mmstream.model.nn.Linear;
 import io.mmstream.model.tensor.CheckpointWeightStore;
 import io.mmstream.model.tensor.RandomWeightStore;
 import io.mmstream.model.tensor.WeightStore;
@@ -46,9 +43,7 @@ public final class VisualGlmForConditionalGeneration implements AutoCloseable {
 
   private final VisualGlmConfig config;
   private final WeightStore store;
-  private final BlipVisionModel vision;
-  private final VisualGlmQFormer qformer;
-  private final Linear glmProjection;
+  private final VisualGlmImageEncoder imageEncoder;
   private final ChatGlmModel languageModel;
   private final BlipImagePreprocessor preprocessor;
 
@@ -56,10 +51,7 @@ public final class VisualGlmForConditionalGeneration implements AutoCloseable {
     this.config = config;
     this.store = store;
     Weights w = new Weights(store);
-    Weights image = w.sub("image_encoder");
-    this.vision = EvaVisionTower.load(image.sub("vit"), config.vision());
-    this.qformer = VisualGlmQFormer.load(image.sub("qformer"), config.qformer());
-    this.glmProjection = Linear.load(image.sub("glm_proj"), config.qformer().hiddenSize(), config.glm().hiddenSize(), true);
+    this.imageEncoder = VisualGlmImageEncoder.load(w.sub("image_encoder"), config);
     this.languageModel = ChatGlmModel.load(w.sub("transformer"), config.glm());
     // The original's BlipImageEvalProcessor: bicubic resize to the ViT's size, CLIP statistics.
     this.preprocessor = BlipImagePreprocessor.forVision(config.vision());
@@ -97,11 +89,11 @@ public final class VisualGlmForConditionalGeneration implements AutoCloseable {
   }
 
   public BlipVisionModel vision() {
-    return vision;
+    return imageEncoder.vision();
   }
 
   public VisualGlmQFormer qformer() {
-    return qformer;
+    return imageEncoder.qformer();
   }
 
   public ChatGlmModel languageModel() {
@@ -115,7 +107,7 @@ public final class VisualGlmForConditionalGeneration implements AutoCloseable {
 
   /** Image embeddings {@code [B, image_length, H_glm]}: ViT, {@code ln_vision}, Q-Former, {@code glm_proj}. */
   public NDArray imageEmbeds(NDArray pixelValues) {
-    return glmProjection.forward(qformer.forward(vision.forward(pixelValues.toType(store.floatType(), false))));
+    return imageEncoder.forward(pixelValues.toType(store.floatType(), false));
   }
 
   /**
@@ -145,10 +137,7 @@ public final class VisualGlmForConditionalGeneration implements AutoCloseable {
    */
   public GenerationResult generate(long[] promptIds, NDArray promptEmbeds, GenerationConfig generation,
       boolean recordLogits, NDManager manager, UnaryOperator<IncrementalDecoder> watch) {
-    try (ChatGlmDecoderSession session = new ChatGlmDecoderSession(languageModel, manager, promptEmbeds)) {
-      IncrementalDecoder decoder = watch == null ? session : watch.apply(session);
-      return SequenceGenerator.generate(decoder, new long[][] {promptIds}, generation, recordLogits);
-    }
+    return languageModel.generate(promptIds, promptEmbeds, generation, recordLogits, manager, watch);
   }
 
   @Override
