@@ -155,6 +155,11 @@ class TorchCheckpointFileTest {
     Path noStorage = new TorchCheckpointWriter().pickle(claimsEight).write(dir.resolve("none.bin"));
     assertThatThrownBy(() -> TorchCheckpointFile.open(noStorage))
         .hasMessageContaining("storage '0' has no entry archive/data/0");
+    Pickle huge = stateDictWith(p -> f32Tensor(p, 1L << 62, 0, dims(1), dims(1)));
+    Path hugeStorage = new TorchCheckpointWriter().pickle(huge).storage("0", floats(1)).write(dir.resolve("huge.bin"));
+    assertThatThrownBy(() -> TorchCheckpointFile.open(hugeStorage))
+        .isInstanceOf(CheckpointFormatException.class)
+        .hasMessageContaining("storage '0' claims 4611686018427387904 elements");
     Pickle twoSizes = new Pickle().proto().emptyOrderedDict().op('(').str("a");
     f32Tensor(twoSizes, 4, 0, dims(4), dims(1)).str("b");
     f32Tensor(twoSizes, 8, 0, dims(8), dims(1)).op('u', '.');
@@ -236,6 +241,60 @@ class TorchCheckpointFileTest {
       assertThat(bytes.getFloat(0)).isEqualTo(7f);
       assertThat(bytes.getFloat(4)).isEqualTo(8f);
     }
+  }
+
+  @Test
+  void acceptsStateDictMetadataAndProtocol4Framing() throws Exception {
+    // torch.save(model.state_dict()): the OrderedDict's _metadata attribute arrives through BUILD;
+    // protocol 4 adds FRAME, MEMOIZE and SHORT_BINUNICODE
+    Pickle p = new Pickle().op(0x80, 4).op(0x95, 0, 0, 0, 0, 0, 0, 0, 0).emptyOrderedDict().op(0x94).op('(');
+    p.op(0x8c, 1, 'w');
+    f32Tensor(p, 2, 0, dims(2), dims(1)).op(0x94).op('u');
+    p.op('}').op(0x8c, 9).op("_metadata".chars().toArray()).emptyOrderedDict().op('(').op(0x8c, 0).op('}')
+        .op(0x8c, 7).op("version".chars().toArray()).op('K', 1).op('s', 'u', 's').op('b', '.');
+    Path file = new TorchCheckpointWriter().pickle(p).storage("0", floats(1, 2)).write(dir.resolve("meta.bin"));
+    try (TorchCheckpointFile ckpt = TorchCheckpointFile.open(file)) {
+      assertThat(ckpt.tensors()).containsOnlyKeys("w");
+      assertThat(ckpt.stateDictKey()).isEmpty();
+    }
+  }
+
+  @Test
+  void storeOpensBinDirectoriesAndPartsAndChecksShapes() throws Exception {
+    Pickle a = stateDictWith(p -> f32Tensor(p, 4, 0, dims(2, 2), dims(2, 1)));
+    Path model = Files.createDirectories(dir.resolve("model"));
+    new TorchCheckpointWriter().pickle(a).storage("0", floats(1, 2, 3, 4))
+        .write(model.resolve(CheckpointWeightStore.TORCH_SINGLE_FILE));
+    Path other = new TorchCheckpointWriter().pickle(a).storage("0", floats(5, 6, 7, 8)).write(dir.resolve("other.pth"));
+    try (NDManager manager = NDManager.newBaseManager();
+        CheckpointWeightStore store = CheckpointWeightStore.open(model, manager, DataType.FLOAT32, false)) {
+      assertThat(store.load("w", dims(2, 2)).orElseThrow().toFloatArray()).containsExactly(1, 2, 3, 4);
+      assertThatThrownBy(() -> store.load("w", dims(4)))
+          .isInstanceOf(WeightException.class)
+          .hasMessageContaining("tensor 'w' has shape [2, 2], the config implies [4]");
+    }
+    try (NDManager manager = NDManager.newBaseManager();
+        CheckpointWeightStore store =
+            CheckpointWeightStore.open(
+                List.of(new CheckpointWeightStore.Part(model, "lm."), CheckpointWeightStore.Part.of(other),
+                    new CheckpointWeightStore.Part(other, "lm.")),
+                manager, DataType.FLOAT32, false)) {
+      assertThat(store.load("w", dims(2, 2)).orElseThrow().toFloatArray()).containsExactly(5, 6, 7, 8);
+      // a later part replaces an earlier part's key, as successive load_state_dict calls do
+      assertThat(store.load("lm.w", dims(2, 2)).orElseThrow().toFloatArray()).containsExactly(5, 6, 7, 8);
+    }
+    Path sharded = Files.createDirectories(dir.resolve("sharded"));
+    Files.copy(other, sharded.resolve("pytorch_model-00001-of-00002.bin"));
+    Files.copy(other, sharded.resolve("pytorch_model-00002-of-00002.bin"));
+    Files.writeString(sharded.resolve(CheckpointWeightStore.TORCH_INDEX_FILE),
+        "{\"weight_map\": {\"w\": \"pytorch_model-00001-of-00002.bin\", \"v\": \"pytorch_model-00002-of-00002.bin\"}}");
+    assertThatThrownBy(() -> CheckpointWeightStore.open(sharded, null, DataType.FLOAT32, false))
+        .isInstanceOf(WeightException.class)
+        .hasMessageContaining("tensor 'w' appears in more than one shard");
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    assertThatThrownBy(() -> CheckpointWeightStore.open(empty, null, DataType.FLOAT32, false))
+        .hasMessageContaining("none of model.safetensors, model.safetensors.index.json, pytorch_model.bin,"
+            + " pytorch_model.bin.index.json found");
   }
 
   private void assertRefused(Pickle pickle, String expected) throws Exception {
