@@ -38,11 +38,6 @@ public final class ChatGlmDecoderSession implements IncrementalDecoder, AutoClos
     }
   }
 
-  /** Where the prompt's block starts; null before the prompt is fed. */
-  public GlmPrefix prefix() {
-    return prefix;
-  }
-
   @Override
   public NDArray append(long[][] tokens) {
     int rows = tokens.length;

@@ -1,9 +1,9 @@
 package io.mmstream.model.visualglm;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.types.DataType;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.blip.BlipImagePreprocessor;
@@ -13,7 +13,6 @@ import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationResult;
 import io.mmstream.model.generation.IncrementalDecoder;
 import io.mmstream.model.tensor.CheckpointWeightStore;
-import io.mmstream.model.tensor.RandomWeightStore;
 import io.mmstream.model.tensor.WeightStore;
 import io.mmstream.model.tensor.Weights;
 import java.io.IOException;
@@ -38,9 +37,6 @@ public final class VisualGlmForConditionalGeneration implements AutoCloseable {
     "lm_head\\.weight",
   };
 
-  /** Standard deviation of random preset weights (sat's Linear init). */
-  private static final float RANDOM_STD = 0.02f;
-
   private final VisualGlmConfig config;
   private final WeightStore store;
   private final VisualGlmImageEncoder imageEncoder;
@@ -62,12 +58,6 @@ public final class VisualGlmForConditionalGeneration implements AutoCloseable {
   public static VisualGlmForConditionalGeneration load(Path modelDirectory, NDManager manager) throws IOException {
     VisualGlmConfig config = VisualGlmConfig.load(modelDirectory);
     return fromStore(config, CheckpointWeightStore.open(modelDirectory, manager, DataType.FLOAT32, false));
-  }
-
-  /** A model of {@code config}'s shapes with random weights (benchmarks). */
-  public static VisualGlmForConditionalGeneration random(
-      VisualGlmConfig config, NDManager manager, DataType type, long seed) {
-    return fromStore(config, new RandomWeightStore(manager, type, seed, RANDOM_STD));
   }
 
   /** A model over any weight store; the store is closed when building fails. */
