@@ -7,6 +7,7 @@ import io.mmstream.model.blip.BlipCaptionModel;
 import io.mmstream.model.blip2.Blip2OptModel;
 import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.instructblip.InstructBlipVicunaModel;
+import io.mmstream.model.llava.LlavaChatModel;
 import io.mmstream.model.visualglm.VisualGlmChatModel;
 import io.mmstream.model.visualglm.VisualGlmConfig;
 import java.io.IOException;
@@ -44,6 +45,9 @@ public final class VisionLanguageModels {
           return InstructBlipVicunaModel.load(modelDirectory, manager);
         }
         throw new IOException(modelDirectory + ": InstructBLIP with a '" + textType + "' language model is not supported");
+      }
+      case "llava" -> {
+        return LlavaChatModel.load(modelDirectory, manager);
       }
       case "chatglm" -> {
         if (VisualGlmConfig.hasImageModule(config)) {
