@@ -2,6 +2,8 @@ package io.mmstream.model.visualglm;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.mmstream.model.chat.HistoryWindow;
+import io.mmstream.model.chat.TextStreamer;
 import io.mmstream.model.chatglm.ChatGlmConfig;
 import io.mmstream.model.chatglm.ChatGlmResponse;
 import io.mmstream.model.chatglm.ChatGlmTokenizer;
@@ -17,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * VisualGLM-6B as a {@link VisionLanguageModel}: {@code model.chat(tokenizer, image, query, history)} with greedy
@@ -93,37 +96,64 @@ public final class VisualGlmChatModel implements VisionLanguageModel {
   public List<GeneratedText> generate(List<GenerationRequest> requests, DecodingOptions options) {
     List<GeneratedText> out = new ArrayList<>();
     for (GenerationRequest request : requests) {
-      out.add(generate(request, options));
+      out.add(generate(request, options, requests.size() == 1 ? options.textSink() : null));
     }
     return out;
   }
 
-  private GeneratedText generate(GenerationRequest request, DecodingOptions options) {
+  private GeneratedText generate(GenerationRequest request, DecodingOptions options, Consumer<String> sink) {
     if (request.images().size() > 1) {
       throw new IllegalArgumentException("VisualGLM takes at most one image per prompt, got " + request.images().size());
     }
-    long[] promptIds = promptIds(request);
-    GenerationConfig generation = VisualGlmDecoding.forOptions(options)
-        .generationConfig(model.config().glm(), promptIds.length, options.maxNewTokens(), options.numBeams());
+    VisualGlmDecoding decoding = VisualGlmDecoding.forOptions(options);
+    ChatGlmConfig glm = model.config().glm();
+    // With max_new_tokens the reply needs that many positions after the prompt; without, chat()'s max_length caps
+    // prompt and reply together, and the prompt must leave room for at least one token.
+    int context = options.maxNewTokens() != null
+        ? glm.maxSequenceLength()
+        : Math.min(glm.maxSequenceLength(), decoding.maxLength());
+    int newTokens = options.maxNewTokens() != null ? options.maxNewTokens() : 1;
+    HistoryWindow.Fitted fitted = HistoryWindow.fit(request.history(), context, newTokens,
+        kept -> promptIds(new GenerationRequest(request.images(), request.prompt(), kept)).length);
+    GenerationRequest fittedRequest = new GenerationRequest(request.images(), request.prompt(), fitted.history());
+    long[] promptIds = promptIds(fittedRequest);
+    GenerationConfig generation =
+        decoding.generationConfig(glm, promptIds.length, options.maxNewTokens(), options.numBeams());
     try (NDManager call = manager.newSubManager()) {
       NDArray promptEmbeds = null;
       if (!request.images().isEmpty()) {
         NDArray imageEmbeds = model.imageEmbeds(model.pixelValues(request.images(), call));
         promptEmbeds = model.inputsEmbeds(promptIds, imageEmbeds, preImageLength());
       }
-      GenerationResult result = model.generate(promptIds, promptEmbeds, generation, options.recordLogits(), call, null);
+      TextStreamer streamer = sink != null && generation.numBeams() == 1
+          ? new TextStreamer(all -> reply(generatedIds(all, promptIds.length, generation)), sink)
+          : null;
+      GenerationResult result = model.generate(promptIds, promptEmbeds, generation, options.recordLogits(), call,
+          streamer == null ? null : streamer::watch);
       long[] sequence = result.sequences()[0];
-      long[] ids = generatedIds(sequence, promptIds.length, generation);
-      String text = ChatGlmResponse.clean(tokenizer.decode(ids));
-      if (options.textSink() != null) {
-        options.textSink().accept(text);
+      if (streamer != null) {
+        streamer.finish(sequence);
       }
-      return new GeneratedText(promptIds, ids, text, options.recordLogits() ? result.stepLogits()[0] : null);
+      long[] ids = generatedIds(sequence, promptIds.length, generation);
+      String text = reply(ids);
+      if (sink != null && streamer == null) {
+        sink.accept(text);
+      }
+      return new GeneratedText(promptIds, ids, text, options.recordLogits() ? result.stepLogits()[0] : null,
+          fitted.droppedTurns());
     }
+  }
+
+  /** {@code process_response(decode(ids))}. */
+  private String reply(long[] ids) {
+    return ChatGlmResponse.clean(tokenizer.decode(ids));
   }
 
   /** The ids after the prompt, up to and including {@code <eop>}, without the padding of finished rows. */
   private static long[] generatedIds(long[] sequence, int promptLength, GenerationConfig generation) {
+    if (sequence.length <= promptLength) {
+      return new long[0];
+    }
     int end = sequence.length;
     for (int i = promptLength; i < sequence.length; i++) {
       if (sequence[i] == generation.stopTokenId()) {

@@ -93,4 +93,24 @@ class VisualGlmChatModelTest {
     assertThat(next.promptIds()).isEqualTo(VisualGlmFixture.longs(second.get("prompt_ids")));
     assertThat(next.ids()).isEqualTo(VisualGlmFixture.longs(second.get("greedy_new_ids")));
   }
+
+  @Test
+  void historyTooLongForTheContextLosesItsOldestTurns() throws IOException {
+    JsonNode c = fixture.findCase("c1");
+    ChatTurn turn = VisualGlmFixture.history(c).get(0);
+    List<ChatTurn> history = new ArrayList<>();
+    for (int i = 0; i < 120; i++) {
+      history.add(new ChatTurn(i + " " + turn.user(), turn.assistant()));
+    }
+    int newTokens = 2;
+    int context = VisualGlmConfig.load(VisualGlmFixture.DIR).glm().maxSequenceLength();
+    GeneratedText out = model.generate(List.of(request(c, history)), DecodingOptions.greedy(newTokens)).get(0);
+    assertThat(out.droppedTurns()).isBetween(1, history.size() - 1);
+    assertThat(out.promptIds().length + newTokens).isLessThanOrEqualTo(context);
+    VisualGlmChatModel chat = (VisualGlmChatModel) model;
+    List<ChatTurn> kept = history.subList(out.droppedTurns(), history.size());
+    assertThat(out.promptIds()).isEqualTo(chat.promptIds(request(c, kept)));
+    List<ChatTurn> oneMore = history.subList(out.droppedTurns() - 1, history.size());
+    assertThat(chat.promptIds(request(c, oneMore)).length + newTokens).isGreaterThan(context);
+  }
 }
