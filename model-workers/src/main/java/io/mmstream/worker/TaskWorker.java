@@ -9,8 +9,6 @@ import io.mmstream.schema.Timings;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.serde.MessageDecodeException;
-import io.mmstream.serde.SchemaSettings;
-import io.mmstream.serde.SchemaStore;
 import io.mmstream.topic.Topics;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -121,7 +119,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
     this.imageLoader = imageLoader;
     this.metrics = metrics;
     this.topic = settings.kind().taskTopic();
-    AvroSerdes serdes = new AvroSerdes(SchemaStore.withExtraDirectory(settings.source().get(SchemaSettings.EXTRA_PATH)));
+    AvroSerdes serdes = AvroSerdes.from(settings.source());
     this.records = TaskRecords.forKind(settings.kind(), serdes);
     this.deadLetterSerde = serdes.deadLetter();
     int capacity = settings.maxInFlight() + settings.maxPollRecords();
@@ -152,6 +150,9 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
     config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords());
     config.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) settings.sessionTimeout().toMillis());
+    // Static membership: a restarted worker (same id) takes its partitions back at once, without a
+    // rebalance and without waiting out its predecessor's session.
+    config.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, settings.kind().id() + "-" + settings.workerId());
     // Heartbeats must come well within the session timeout; Kafka's default ratio is 1/15.
     config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) Math.max(100, settings.sessionTimeout().toMillis() / 15));
     return config;
@@ -232,7 +233,9 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
         progress.maybeLog();
       }
       drainForShutdown();
-      consumer.close();
+      // A static member stays in the group after a plain close; a worker that stops on purpose leaves, so
+      // its partitions move at once instead of after the session timeout.
+      consumer.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
       producer.close();
       LOG.info("{} worker stopped; {} tasks committed in all", settings.kind().id(), metrics.tasksCommitted());
     } catch (SimulatedCrash crash) {
@@ -244,6 +247,10 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
     } catch (Throwable error) {
       failure = error;
       abandoned = true;
+      if (error instanceof FencedInstanceIdException) {
+        LOG.error("another {} worker joined with this worker's id {}: give each worker its own {}", settings.kind().id(),
+            settings.workerId(), WorkerSettings.WORKER_ID.key());
+      }
       LOG.error("{} worker failed; stopping without committing in-flight work", settings.kind().id(), error);
       producer.close(Duration.ZERO);
       consumer.close(CloseOptions.timeout(Duration.ZERO));
@@ -416,7 +423,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
       PendingTask.Outcome<O> outcome = task.outcome();
       boolean dropped = isDropped(outcome);
       metrics.recordCommitted(outcome, dropped, Duration.ofMillis(producedAt - task.recordTimestampMs));
-      if (outcome.failed() && !dropped) {
+      if (deadLettered(task, outcome)) {
         metrics.recordDeadLetter(outcome.failureStage(), outcome.reasonCode());
       }
     }
@@ -427,15 +434,25 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
         && settings.deadlinePolicy() == WorkerSettings.DeadlinePolicy.DROP;
   }
 
+  /**
+   * A failure is dead-lettered here when no answer can carry it (the record is no task), or when the
+   * settings ask for one dead letter per task; otherwise the stream app writes one per cause from the
+   * failed answers.
+   */
+  private boolean deadLettered(PendingTask<Q, P, O> task, PendingTask.Outcome<O> outcome) {
+    return outcome.failed() && (task.request == null || settings.deadLetterTaskFailures() && !isDropped(outcome));
+  }
+
   private void send(PendingTask<Q, P, O> task, long producedAt) {
     PendingTask.Outcome<O> outcome = task.outcome();
     if (task.request != null) {
       // The request's own key: the stream app joins answers to their image or conversation on it.
       producer.send(new ProducerRecord<>(records.resultTopic(), task.key, answer(task, outcome, producedAt)));
     }
-    if (outcome.failed() && !isDropped(outcome)) {
+    if (deadLettered(task, outcome)) {
       byte[] eventId = task.request == null ? null : records.eventId(task.request).getBytes(StandardCharsets.UTF_8);
-      producer.send(new ProducerRecord<>(Topics.DLQ, eventId, deadLetterSerde.encode(deadLetter(task, outcome, producedAt))));
+      producer.send(new ProducerRecord<>(Topics.DLQ, eventId,
+          deadLetterSerde.serialize(Topics.DLQ, deadLetter(task, outcome, producedAt))));
     }
   }
 
@@ -449,7 +466,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
     TaskRecords.AnswerContext context = new TaskRecords.AnswerContext(
         modelInfo, timings, settings.workerId(), Math.max(1, outcome.batchSize()), Instant.ofEpochMilli(producedAt));
     return outcome.failed()
-        ? records.encodeAnswer(task.request, null, new TaskFailure(outcome.reasonCode(), outcome.message()), context)
+        ? records.encodeAnswer(task.request, null, new TaskFailure(outcome.reasonCode(), outcome.message(), outcome.failureStage()), context)
         : records.encodeAnswer(task.request, outcome.outputs(), null, context);
   }
 

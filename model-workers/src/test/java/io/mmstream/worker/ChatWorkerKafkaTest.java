@@ -84,7 +84,9 @@ class ChatWorkerKafkaTest {
           WorkerSettings.WORKER_ID.key(), "chat-1",
           WorkerSettings.BATCH_MAX_SIZE.key(), "3",
           WorkerSettings.BATCH_MAX_DELAY_MS.key(), "1000",
-          ModelSettings.CHAT_MAX_NEW_TOKENS.key(), Integer.toString(MAX_NEW_TOKENS)));
+          ModelSettings.CHAT_MAX_NEW_TOKENS.key(), Integer.toString(MAX_NEW_TOKENS),
+          // Until the stream app dead-letters failed chat replies per cause, the worker writes them.
+          WorkerSettings.DEAD_LETTER_TASK_FAILURES.key(), "true"));
       try (WorkerMain ignored = WorkerMain.start(settings, new BuiltInModelFactory())) {
         long deadline = System.nanoTime() + WorkerTestKit.WAIT.toNanos();
         while (replyRecords.size() < tasks.size() && System.nanoTime() < deadline) {
@@ -118,6 +120,7 @@ class ChatWorkerKafkaTest {
       replies.put(task.getMessageId(), reply);
     }
     assertThat(replies.get("m-c1").getFailure().getReasonCode()).isNotBlank();
+    assertThat(replies.get("m-c1").getFailure().getStage()).isEqualTo("decode");
     assertThat(replies.get("m-c1").getText()).isEmpty();
     assertThat(replies.get("m-d1").getFailure().getReasonCode()).isEqualTo("MODEL_NOT_SERVED");
 

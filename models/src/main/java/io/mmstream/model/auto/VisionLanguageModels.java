@@ -8,6 +8,8 @@ import io.mmstream.model.blip2.Blip2OptModel;
 import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.instructblip.InstructBlipVicunaModel;
 import io.mmstream.model.llava.LlavaChatModel;
+import io.mmstream.model.visualglm.VisualGlmChatModel;
+import io.mmstream.model.visualglm.VisualGlmConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,6 +48,12 @@ public final class VisionLanguageModels {
       }
       case "llava" -> {
         return LlavaChatModel.load(modelDirectory, manager);
+      }
+      case "chatglm" -> {
+        if (VisualGlmConfig.hasImageModule(config)) {
+          return VisualGlmChatModel.load(modelDirectory, manager);
+        }
+        throw new IOException(modelDirectory + ": ChatGLM without an image module is not a vision-language model");
       }
       default -> throw new IOException(modelDirectory + ": model_type '" + type
           + "' is not a generative vision-language model mmstream supports");
