@@ -39,35 +39,45 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The chat worker on the LLaVA fixture and a real broker: two conversations (one turn with history), a bad image
+ * The chat worker on each chat fixture and a real broker: two conversations (one turn with history), a bad image
  * and a turn for a model the worker does not serve. Every task gets exactly one reply keyed like the task; each
  * generated reply equals the model called directly on that turn alone, whose ids are the fixture's golden greedy
  * ids; the bad image and the unserved model fail in their reply (and the dead-letter topic) without holding up
  * the others.
  */
 class ChatWorkerKafkaTest {
-  private static final Path LLAVA = Path.of(System.getProperty("mmstream.fixtures", "../fixtures"), "llava", "llava-tiny");
+  private static final Path FIXTURES = Path.of(System.getProperty("mmstream.fixtures", "../fixtures"));
   private static final int MAX_NEW_TOKENS = 8;
   private static final AvroSerde<ChatTask> TASKS = AvroSerdes.standard().chatTask();
   private static final AvroSerde<ChatReply> REPLIES = AvroSerdes.standard().chatReply();
   private static final AvroSerde<DeadLetter> DEAD_LETTERS = AvroSerdes.standard().deadLetter();
 
-  @Test
-  void llavaRepliesEqualTheModelCalledDirectlyAndFailuresAreReplies() throws Exception {
-    JsonNode golden = new ObjectMapper().readTree(LLAVA.resolve("golden.json").toFile());
-    JsonNode c0 = goldenCase(golden, "c0");
-    JsonNode c1 = goldenCase(golden, "c1");
-    JsonNode c4 = goldenCase(golden, "c4");
-    assertThat(c4.get("history")).as("c4 is the case with history").hasSize(1);
+  /**
+   * @param first a golden case with an image and no history
+   * @param followUp a golden case on the same image whose history is the first case's exchange
+   * @param other a golden case with another image and no history
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"llava/llava-tiny, c0, c4, c1", "visualglm/visualglm-tiny, c0, c1, c2"})
+  void repliesEqualTheModelCalledDirectlyAndFailuresAreReplies(String fixture, String first, String followUpCase,
+      String other) throws Exception {
+    Path dir = FIXTURES.resolve(fixture);
+    JsonNode golden = new ObjectMapper().readTree(dir.resolve("golden.json").toFile());
+    JsonNode c0 = goldenCase(golden, first);
+    JsonNode c1 = goldenCase(golden, other);
+    JsonNode c4 = goldenCase(golden, followUpCase);
+    assertThat(c4.get("history")).as("the follow-up case has history").hasSize(1);
+    assertThat(c4.get("image")).isEqualTo(c0.get("image"));
 
-    ChatTask firstTurn = task("conv-a", "m-a1", 1, image(c0), c0.get("prompt").asText(), List.of(), null);
-    ChatTask followUp = task("conv-a", "m-a2", 2, image(c4), c4.get("prompt").asText(), history(c4), null);
-    ChatTask otherConversation = task("conv-b", "m-b1", 1, image(c1), c1.get("prompt").asText(), List.of(), null);
+    ChatTask firstTurn = task("conv-a", "m-a1", 1, image(dir, c0), c0.get("prompt").asText(), List.of(), null);
+    ChatTask followUp = task("conv-a", "m-a2", 2, image(dir, c4), c4.get("prompt").asText(), history(c4), null);
+    ChatTask otherConversation = task("conv-b", "m-b1", 1, image(dir, c1), c1.get("prompt").asText(), List.of(), null);
     ChatTask badImage = task("conv-c", "m-c1", 1, "not an image".getBytes(StandardCharsets.UTF_8), "what is it?", List.of(), null);
-    ChatTask otherModel = task("conv-d", "m-d1", 1, image(c0), "hello", List.of(), "qwen-vl-chat");
+    ChatTask otherModel = task("conv-d", "m-d1", 1, image(dir, c0), "hello", List.of(), "qwen-vl-chat");
     List<ChatTask> tasks = List.of(firstTurn, followUp, otherConversation, badImage, otherModel);
 
     Map<String, ConsumerRecord<byte[], byte[]>> replyRecords = new HashMap<>();
@@ -80,7 +90,7 @@ class ChatWorkerKafkaTest {
       WorkerSettings settings = WorkerTestKit.settings(broker, Map.of(
           WorkerSettings.KIND.key(), "chat",
           WorkerSettings.MODEL_PRESET.key(), "",
-          WorkerSettings.MODEL_DIR.key(), LLAVA.toString(),
+          WorkerSettings.MODEL_DIR.key(), dir.toString(),
           WorkerSettings.WORKER_ID.key(), "chat-1",
           WorkerSettings.BATCH_MAX_SIZE.key(), "3",
           WorkerSettings.BATCH_MAX_DELAY_MS.key(), "1000",
@@ -115,7 +125,7 @@ class ChatWorkerKafkaTest {
       ChatReply reply = REPLIES.decode(record.value());
       assertThat(List.of(reply.getTenant(), reply.getConversationId(), reply.getTurn()))
           .isEqualTo(List.of(task.getTenant(), task.getConversationId(), task.getTurn()));
-      assertThat(reply.getModel().getName()).isEqualTo("llava/llava-tiny");
+      assertThat(reply.getModel().getName()).endsWith("/" + dir.getFileName());
       assertThat(reply.getWorkerId()).isEqualTo("chat-1");
       replies.put(task.getMessageId(), reply);
     }
@@ -127,7 +137,7 @@ class ChatWorkerKafkaTest {
     ImageLoader loader = new ImageLoader(ImageLimits.defaults());
     Map<String, JsonNode> goldenByMessage = Map.of("m-a1", c0, "m-a2", c4, "m-b1", c1);
     try (NDManager manager = NDManager.newBaseManager();
-        VisionLanguageModel model = VisionLanguageModels.load(LLAVA, manager)) {
+        VisionLanguageModel model = VisionLanguageModels.load(dir, manager)) {
       for (ChatTask task : List.of(firstTurn, followUp, otherConversation)) {
         ChatReply reply = replies.get(task.getMessageId());
         assertThat(reply.getFailure()).as(task.getMessageId()).isNull();
@@ -157,8 +167,8 @@ class ChatWorkerKafkaTest {
     throw new AssertionError("no golden case " + name);
   }
 
-  private static byte[] image(JsonNode goldenCase) throws Exception {
-    return Files.readAllBytes(LLAVA.resolve(goldenCase.get("image").asText()));
+  private static byte[] image(Path dir, JsonNode goldenCase) throws Exception {
+    return Files.readAllBytes(dir.resolve(goldenCase.get("image").asText()));
   }
 
   private static List<ConversationTurn> history(JsonNode goldenCase) {

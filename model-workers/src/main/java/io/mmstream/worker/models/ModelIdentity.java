@@ -15,7 +15,8 @@ import java.util.stream.Stream;
 
 /**
  * The {@link ModelInfo} results carry: the model family and directory name, and as revision a
- * fingerprint of the checkpoint (SHA-256 of config.json and of each weight file's name and size).
+ * fingerprint of the checkpoint (SHA-256 of config.json and of each weight file's name and size; weight files are
+ * safetensors, or PyTorch .bin/.pth where a checkpoint ships only those).
  * Hashing the weights themselves would take minutes for the large checkpoints at every start; a new
  * download or fine-tune changes the sizes or the config in practice.
  */
@@ -31,6 +32,10 @@ final class ModelIdentity {
     return new ModelInfo(family + "/" + (name == null ? dir : name), fingerprint(dir));
   }
 
+  private static boolean isWeightFile(String name) {
+    return name.endsWith(".safetensors") || name.endsWith(".bin") || name.endsWith(".pth");
+  }
+
   private static String fingerprint(Path dir) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
@@ -40,7 +45,7 @@ final class ModelIdentity {
       }
       List<Path> weights;
       try (Stream<Path> files = Files.list(dir)) {
-        weights = files.filter(f -> f.getFileName().toString().endsWith(".safetensors")).sorted().toList();
+        weights = files.filter(f -> isWeightFile(f.getFileName().toString())).sorted().toList();
       }
       for (Path file : weights) {
         sha.update((file.getFileName() + ":" + Files.size(file) + "\n").getBytes(StandardCharsets.UTF_8));
