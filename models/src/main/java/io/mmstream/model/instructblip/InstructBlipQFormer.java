@@ -1,6 +1,7 @@
 package io.mmstream.model.instructblip;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -42,7 +43,7 @@ public final class InstructBlipQFormer {
     Weights e = w.sub("embeddings");
     List<QFormerLayer> layers = new ArrayList<>();
     for (int i = 0; i < c.numHiddenLayers(); i++) {
-      layers.add(QFormerLayer.load(w.sub("encoder").sub("layer").sub(i), c, i));
+      layers.add(QFormerLayer.load(w.sub("encoder").sub("layer").sub(i), c, i, true));
     }
     return new InstructBlipQFormer(
         c,
@@ -50,6 +51,28 @@ public final class InstructBlipQFormer {
         e.sub("position_embeddings").get("weight", c.maxPositionEmbeddings(), c.hiddenSize()),
         LayerNorm.load(e.sub("layernorm"), c.hiddenSize(), c.layerNormEps()),
         layers);
+  }
+
+  /**
+   * A Q-Former without instruction input (BLIP-2's {@code Blip2QFormerModel}, MiniGPT-4): no word or position
+   * embeddings and no text feed-forward; {@code layernorm.*} normalises the query tokens.
+   */
+  public static InstructBlipQFormer loadQueryOnly(Weights w, InstructBlipQFormerConfig c) {
+    List<QFormerLayer> layers = new ArrayList<>();
+    for (int i = 0; i < c.numHiddenLayers(); i++) {
+      layers.add(QFormerLayer.load(w.sub("encoder").sub("layer").sub(i), c, i, false));
+    }
+    return new InstructBlipQFormer(
+        c, null, null, LayerNorm.load(w.sub("layernorm"), c.hiddenSize(), c.layerNormEps()), layers);
+  }
+
+  /**
+   * {@code LayerNorm(queries)} repeated over {@code batch}: the embedding output of a query-only Q-Former, made in
+   * {@code manager} (the call's, so the copy is freed with the call).
+   */
+  public NDArray embedQueries(NDArray queryTokens, long batch, NDManager manager) {
+    NDArray queries = queryTokens.get(manager, new NDIndex("...")).repeat(0, batch);
+    return embeddingLayerNorm.forward(queries);
   }
 
   public InstructBlipQFormerConfig config() {
@@ -82,12 +105,12 @@ public final class InstructBlipQFormer {
    * The Q-Former's last hidden state {@code [B, Q + L, H]}.
    *
    * @param embedded from {@link #embed}
-   * @param textMask {@code [B, L]}, 1 for instruction tokens and 0 for padding
+   * @param textMask {@code [B, L]}, 1 for instruction tokens and 0 for padding; null for query rows alone
    * @param image image states {@code [B, S, W]}
    * @param queries Q
    */
   public NDArray encode(NDArray embedded, NDArray textMask, NDArray image, long queries) {
-    NDArray mask = additiveMask(textMask, queries, embedded.getDataType());
+    NDArray mask = textMask == null ? null : additiveMask(textMask, queries, embedded.getDataType());
     NDArray h = embedded;
     for (QFormerLayer layer : layers) {
       NDArray input = h;
@@ -96,7 +119,9 @@ public final class InstructBlipQFormer {
         input.close();
       }
     }
-    mask.close();
+    if (mask != null) {
+      mask.close();
+    }
     return h;
   }
 

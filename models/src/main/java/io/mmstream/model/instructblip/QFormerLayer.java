@@ -28,13 +28,14 @@ final class QFormerLayer {
     this.textFeedForward = textFeedForward;
   }
 
-  static QFormerLayer load(Weights w, InstructBlipQFormerConfig c, int index) {
+  /** @param withText false for a query-only Q-Former (BLIP-2, MiniGPT-4), which has no text feed-forward */
+  static QFormerLayer load(Weights w, InstructBlipQFormerConfig c, int index, boolean withText) {
     int h = c.hiddenSize();
     return new QFormerLayer(
         attention(w.sub("attention"), c, h),
         c.hasCrossAttention(index) ? attention(w.sub("crossattention"), c, c.encoderHiddenSize()) : null,
         QFormerFeedForward.load(w, "intermediate_query", "output_query", c),
-        QFormerFeedForward.load(w, "intermediate", "output", c));
+        withText ? QFormerFeedForward.load(w, "intermediate", "output", c) : null);
   }
 
   /** HF InstructBLIP names the inner attention {@code attention} where BLIP's text model says {@code self}. */
@@ -64,6 +65,9 @@ final class QFormerLayer {
     }
     NDArray out = queryFeedForward.forward(queryRows);
     if (rows > queries) {
+      if (textFeedForward == null) {
+        throw new IllegalArgumentException("a query-only Q-Former takes no text rows");
+      }
       out = out.concat(textFeedForward.forward(h.get(":, " + queries + ":")), 1);
     }
     return out;

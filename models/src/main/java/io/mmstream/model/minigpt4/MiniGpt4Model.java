@@ -1,0 +1,115 @@
+package io.mmstream.model.minigpt4;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.mmstream.model.blip.BlipVisionModel;
+import io.mmstream.model.instructblip.InstructBlipQFormer;
+import io.mmstream.model.llama.LlamaForCausalLM;
+import io.mmstream.model.nn.LayerScope;
+import io.mmstream.model.nn.Linear;
+import io.mmstream.model.tensor.RandomWeightStore;
+import io.mmstream.model.tensor.WeightStore;
+import io.mmstream.model.tensor.Weights;
+import java.io.IOException;
+
+/**
+ * MiniGPT-4 v1 ({@code MiniGPT4} of Vision-CAIR/MiniGPT-4): BLIP-2's EVA ViT-g and {@code ln_vision}, its query-only
+ * Q-Former, one linear layer ({@code llama_proj}) into Vicuna's embedding space, and the Vicuna LLaMA. The towers are
+ * the project's shared classes; {@link LavisBlip2Keys} lets them read the original key names.
+ */
+public final class MiniGpt4Model implements AutoCloseable {
+  /** Keys the original's checkpoints carry that hold no weights the model uses. */
+  static final String[] IGNORABLE_KEYS = {
+    "Qformer\\.bert\\.embeddings\\.position_ids",
+    "llama_model\\.model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq",
+  };
+
+  /** Standard deviation of random preset weights. */
+  private static final float RANDOM_STD = 0.02f;
+
+  private final MiniGpt4Config config;
+  private final WeightStore store;
+  private final BlipVisionModel vision;
+  private final NDArray queryTokens;
+  private final InstructBlipQFormer qformer;
+  private final Linear llamaProjection;
+  private final LlamaForCausalLM languageModel;
+
+  private MiniGpt4Model(MiniGpt4Config config, WeightStore store) {
+    this.config = config;
+    this.store = store;
+    Weights hfNames = new Weights(new LavisBlip2Keys(store));
+    this.vision = BlipVisionModel.load(hfNames.sub("vision_model"), config.vision(), MiniGpt4Config.LN_VISION_EPS);
+    int qHidden = config.qformer().hiddenSize();
+    this.queryTokens = hfNames.get("query_tokens", 1, config.numQueryTokens(), qHidden);
+    this.qformer = InstructBlipQFormer.loadQueryOnly(hfNames.sub("qformer"), config.qformer());
+    Weights w = new Weights(store);
+    this.llamaProjection = Linear.load(w.sub("llama_proj"), qHidden, config.text().hiddenSize(), true);
+    this.languageModel = LlamaForCausalLM.load(w.sub("llama_model"), config.text());
+  }
+
+  /**
+   * A model over {@code store}, whose keys are MiniGPT-4's state-dict names; the store is closed when building fails.
+   * Unused keys are allowed, as the original loads every file with {@code strict=False}.
+   */
+  static MiniGpt4Model fromStore(MiniGpt4Config config, WeightStore store) {
+    try {
+      return new MiniGpt4Model(config, store);
+    } catch (RuntimeException e) {
+      try {
+        store.close();
+      } catch (IOException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
+    }
+  }
+
+  /** A model of {@code config}'s shapes with random weights (benchmarks). */
+  public static MiniGpt4Model random(MiniGpt4Config config, NDManager manager, DataType type, long seed) {
+    return fromStore(config, new RandomWeightStore(manager, type, seed, RANDOM_STD));
+  }
+
+  public MiniGpt4Config config() {
+    return config;
+  }
+
+  public DataType computeType() {
+    return store.floatType();
+  }
+
+  public BlipVisionModel vision() {
+    return vision;
+  }
+
+  public LlamaForCausalLM languageModel() {
+    return languageModel;
+  }
+
+  /** {@code ln_vision(visual_encoder(pixels))}: image states {@code [B, S, C]}. */
+  public NDArray encodeImages(NDArray pixelValues) {
+    return vision.forward(pixelValues.toType(computeType(), false));
+  }
+
+  /** The Q-Former's last hidden state {@code [B, Q, H]}: the query rows after attending to {@code imageStates}. */
+  public NDArray qformerStates(NDArray imageStates) {
+    NDArray embedded = qformer.embedQueries(queryTokens, imageStates.getShape().get(0), imageStates.getManager());
+    return qformer.encode(embedded, null, imageStates, config.numQueryTokens());
+  }
+
+  /** {@code llama_proj} of Q-Former states: {@code [B, Q, D]} rows in the language model's embedding space. */
+  public NDArray project(NDArray qformerStates) {
+    return llamaProjection.forward(qformerStates);
+  }
+
+  /** {@code encode_img}: pixels {@code [B, 3, H, W]} to the image rows {@code [B, Q, D]} spliced into the prompt. */
+  public NDArray encodeImage(NDArray pixelValues) {
+    return LayerScope.apply(pixelValues, px -> project(qformerStates(encodeImages(px))));
+  }
+
+  @Override
+  public void close() throws IOException {
+    store.close();
+  }
+}
