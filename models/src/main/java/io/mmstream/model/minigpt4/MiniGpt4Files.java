@@ -17,7 +17,6 @@ import java.nio.file.Path;
  *
  * @param imageSize {@code image_size}, the square side the ViT runs at
  * @param numQueryTokens {@code num_query_token}
- * @param endSymbol {@code end_sym}, the separator the answer is cut at
  */
 public record MiniGpt4Files(
     Path directory,
@@ -27,8 +26,7 @@ public record MiniGpt4Files(
     Path vicuna,
     Path projection,
     int imageSize,
-    int numQueryTokens,
-    String endSymbol) {
+    int numQueryTokens) {
 
   /** The eval config whose presence marks a MiniGPT-4 directory (the original's {@code eval_configs/} file). */
   public static final String EVAL_CONFIG = "minigpt4_eval.yaml";
@@ -61,8 +59,7 @@ public record MiniGpt4Files(
         resolve(directory, yaml, model, "llama_model"),
         resolve(directory, yaml, model, "ckpt"),
         model.path("image_size").asInt(224),
-        model.path("num_query_token").asInt(32),
-        model.path("end_sym").asText("###"));
+        model.path("num_query_token").asInt(32));
     for (Path p : new Path[] {files.vision, files.qformer, files.projection}) {
       if (!Files.isRegularFile(p)) {
         throw new IOException(yaml + ": checkpoint " + p + " not found");
