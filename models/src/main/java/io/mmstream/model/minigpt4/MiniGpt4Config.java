@@ -2,6 +2,7 @@ package io.mmstream.model.minigpt4;
 
 import ai.djl.ndarray.NDArray;
 import io.mmstream.model.blip.BlipVisionConfig;
+import io.mmstream.model.blip2.Blip2Config;
 import io.mmstream.model.instructblip.InstructBlipQFormerConfig;
 import io.mmstream.model.llama.LlamaConfig;
 import io.mmstream.model.nn.Activation;
@@ -13,13 +14,12 @@ import io.mmstream.model.tensor.WeightStore;
  * hard-code EVA ViT-g and bert-base, so widths, depths and feed-forward sizes are read from the checkpoint's tensor
  * shapes, the image size and query count from the eval config, the language model from Vicuna's config.json.
  *
- * @param numQueryTokens rows the Q-Former hands to the projection
+ * @param queryEncoder the BLIP-2 half: EVA ViT, query-only Q-Former, query count
  */
-public record MiniGpt4Config(
-    BlipVisionConfig vision, InstructBlipQFormerConfig qformer, LlamaConfig text, int numQueryTokens) {
+public record MiniGpt4Config(Blip2Config queryEncoder, LlamaConfig text) {
 
-  /** {@code ln_vision} is torch's LayerNorm default, unlike the blocks' 1e-6. */
-  public static final double LN_VISION_EPS = 1e-5;
+  /** The query encoder is BLIP-2's (a Q-Former over its queries only). */
+  private static final String BLIP2_TYPE = "blip-2";
   /** EVA blocks: {@code partial(nn.LayerNorm, eps=1e-6)}. */
   static final double EVA_BLOCK_EPS = 1e-6;
   /** {@code create_eva_vit_g}: {@code num_heads = embed_dim // 88}. */
@@ -31,10 +31,27 @@ public record MiniGpt4Config(
   static final int CROSS_ATTENTION_FREQUENCY = 2;
 
   public MiniGpt4Config {
-    if (vision.hiddenSize() != qformer.encoderHiddenSize()) {
-      throw new IllegalArgumentException("the Q-Former reads " + qformer.encoderHiddenSize()
-          + "-wide image states, the ViT gives " + vision.hiddenSize());
+    if (queryEncoder.instructionAware()) {
+      throw new IllegalArgumentException("MiniGPT-4's Q-Former reads no instruction");
     }
+  }
+
+  static MiniGpt4Config of(
+      BlipVisionConfig vision, InstructBlipQFormerConfig qformer, int numQueryTokens, LlamaConfig text) {
+    return new MiniGpt4Config(new Blip2Config(BLIP2_TYPE, vision, qformer, numQueryTokens, "llama", null), text);
+  }
+
+  public BlipVisionConfig vision() {
+    return queryEncoder.vision();
+  }
+
+  public InstructBlipQFormerConfig qformer() {
+    return queryEncoder.qformer();
+  }
+
+  /** Rows the Q-Former hands to the projection. */
+  public int numQueryTokens() {
+    return queryEncoder.numQueryTokens();
   }
 
   /**
@@ -76,21 +93,21 @@ public record MiniGpt4Config(
     InstructBlipQFormerConfig qformer = new InstructBlipQFormerConfig(0, hidden, layers,
         heads(hidden, BERT_HEAD_DIM, text), intermediate, Activation.GELU, BERT_LAYER_NORM_EPS, 0,
         CROSS_ATTENTION_FREQUENCY, width, 0);
-    return new MiniGpt4Config(vision, qformer, text, (int) queries[1]);
+    return of(vision, qformer, (int) queries[1], text);
   }
 
   /** MiniGPT-4 7B as released: EVA ViT-g/14 at 224, bert-base Q-Former with 32 queries, Vicuna-7B (v0: 32001 tokens). */
   public static MiniGpt4Config vicuna7b() {
-    return new MiniGpt4Config(
+    return of(
         new BlipVisionConfig(1408, 6144, 39, 16, 3, 224, 14, Activation.GELU, EVA_BLOCK_EPS),
         new InstructBlipQFormerConfig(0, 768, 12, 12, 3072, Activation.GELU, BERT_LAYER_NORM_EPS, 0,
             CROSS_ATTENTION_FREQUENCY, 1408, 0),
-        LlamaConfig.vicuna7b(),
-        32);
+        32,
+        LlamaConfig.vicuna7b());
   }
 
   public MiniGpt4Config withText(LlamaConfig newText) {
-    return new MiniGpt4Config(vision, qformer, newText, numQueryTokens);
+    return new MiniGpt4Config(queryEncoder, newText);
   }
 
   private static int heads(int width, int originalHeadDim, LlamaConfig text) {

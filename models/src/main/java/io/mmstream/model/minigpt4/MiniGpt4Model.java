@@ -3,8 +3,7 @@ package io.mmstream.model.minigpt4;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import io.mmstream.model.blip.BlipVisionModel;
-import io.mmstream.model.instructblip.InstructBlipQFormer;
+import io.mmstream.model.blip2.Blip2QueryEncoder;
 import io.mmstream.model.llama.LlamaForCausalLM;
 import io.mmstream.model.nn.LayerScope;
 import io.mmstream.model.nn.Linear;
@@ -15,8 +14,8 @@ import java.io.IOException;
 
 /**
  * MiniGPT-4 v1 ({@code MiniGPT4} of Vision-CAIR/MiniGPT-4): BLIP-2's EVA ViT-g and {@code ln_vision}, its query-only
- * Q-Former, one linear layer ({@code llama_proj}) into Vicuna's embedding space, and the Vicuna LLaMA. The towers are
- * the project's shared classes; {@link LavisBlip2Keys} lets them read the original key names.
+ * Q-Former (the shared {@link Blip2QueryEncoder}), one linear layer ({@code llama_proj}) into Vicuna's embedding space,
+ * and the project's LLaMA; {@link LavisBlip2Keys} lets the shared classes read the original key names.
  */
 public final class MiniGpt4Model implements AutoCloseable {
   /** Keys the original's checkpoints carry that hold no weights the model uses. */
@@ -30,20 +29,15 @@ public final class MiniGpt4Model implements AutoCloseable {
 
   private final MiniGpt4Config config;
   private final WeightStore store;
-  private final BlipVisionModel vision;
-  private final NDArray queryTokens;
-  private final InstructBlipQFormer qformer;
+  private final Blip2QueryEncoder queryEncoder;
   private final Linear llamaProjection;
   private final LlamaForCausalLM languageModel;
 
   private MiniGpt4Model(MiniGpt4Config config, WeightStore store) {
     this.config = config;
     this.store = store;
-    Weights hfNames = new Weights(new LavisBlip2Keys(store));
-    this.vision = BlipVisionModel.load(hfNames.sub("vision_model"), config.vision(), MiniGpt4Config.LN_VISION_EPS);
+    this.queryEncoder = Blip2QueryEncoder.load(new Weights(new LavisBlip2Keys(store)), config.queryEncoder());
     int qHidden = config.qformer().hiddenSize();
-    this.queryTokens = hfNames.get("query_tokens", 1, config.numQueryTokens(), qHidden);
-    this.qformer = InstructBlipQFormer.loadQueryOnly(hfNames.sub("qformer"), config.qformer());
     Weights w = new Weights(store);
     this.llamaProjection = Linear.load(w.sub("llama_proj"), qHidden, config.text().hiddenSize(), true);
     this.languageModel = LlamaForCausalLM.load(w.sub("llama_model"), config.text());
@@ -79,8 +73,8 @@ public final class MiniGpt4Model implements AutoCloseable {
     return store.floatType();
   }
 
-  public BlipVisionModel vision() {
-    return vision;
+  public Blip2QueryEncoder queryEncoder() {
+    return queryEncoder;
   }
 
   public LlamaForCausalLM languageModel() {
@@ -89,13 +83,12 @@ public final class MiniGpt4Model implements AutoCloseable {
 
   /** {@code ln_vision(visual_encoder(pixels))}: image states {@code [B, S, C]}. */
   public NDArray encodeImages(NDArray pixelValues) {
-    return vision.forward(pixelValues.toType(computeType(), false));
+    return queryEncoder.encodeImages(pixelValues);
   }
 
   /** The Q-Former's last hidden state {@code [B, Q, H]}: the query rows after attending to {@code imageStates}. */
   public NDArray qformerStates(NDArray imageStates) {
-    NDArray embedded = qformer.embedQueries(queryTokens, imageStates.getShape().get(0), imageStates.getManager());
-    return qformer.encode(embedded, null, imageStates, config.numQueryTokens());
+    return queryEncoder.queryOutput(imageStates);
   }
 
   /** {@code llama_proj} of Q-Former states: {@code [B, Q, D]} rows in the language model's embedding space. */

@@ -58,7 +58,7 @@ class MiniGpt4TowersParityTest {
     try (NDManager m = manager.newSubManager()) {
       NDArray px = BlipImagePreprocessor.forVision(model.config().vision()).pixelValues(images, m);
       fixture.assertMatches(px, "inputs.pixel_values");
-      fixture.assertMatches(model.vision().encode(model.vision().embed(px)), "vision.encoder_output");
+      fixture.assertMatches(model.queryEncoder().vision().encode(model.queryEncoder().vision().embed(px)), "vision.encoder_output");
       NDArray states = model.encodeImages(px);
       fixture.assertMatches(states, "vision.last_hidden_state");
       NDArray q = model.qformerStates(states);
