@@ -20,8 +20,6 @@ import io.mmstream.model.tensor.WeightStore;
 import io.mmstream.model.tensor.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * InstructBLIP with a LLaMA/Vicuna language model (HF {@code InstructBlipForConditionalGeneration},
@@ -105,22 +103,6 @@ public final class InstructBlipForConditionalGeneration implements AutoCloseable
       }
       throw e;
     }
-  }
-
-  /** Float16/bfloat16 checkpoints compute in their precision on GPU; everything else in float32. */
-  public static DataType computeType(Device device, Set<String> storedDtypes) {
-    if (!device.isGpu()) {
-      return DataType.FLOAT32;
-    }
-    Set<String> floats = storedDtypes.stream().filter(d -> d.startsWith("F") || d.equals("BF16"))
-        .collect(Collectors.toSet());
-    if (floats.equals(Set.of("F16"))) {
-      return DataType.FLOAT16;
-    }
-    if (floats.equals(Set.of("BF16"))) {
-      return DataType.BFLOAT16;
-    }
-    return DataType.FLOAT32;
   }
 
   public InstructBlipConfig config() {
