@@ -193,20 +193,17 @@ public final class MiniGpt4Chat implements VisionLanguageModel {
     LlamaConfig text = model.config().text();
     GenerationConfig config = new GenerationConfig(maxNewTokens, MIN_NEW_TOKENS, numBeams, 1f, 1f,
         text.eosTokenIds().get(0), text.padTokenId());
-    try (NDManager call = imageRows.getManager().newSubManager()) {
-      NDArray embeds = inputsEmbeds(call, imageRows, segments);
-      NDArray mask = call.ones(new Shape(1, embeds.getShape().get(1)), DataType.INT64);
-      try (LlamaPrefixDecoder decoder = new LlamaPrefixDecoder(model.languageModel(), embeds, mask, true)) {
-        TextStreamer streamer = options.textSink() == null ? null
-            : new TextStreamer(this::streamedReply, options.textSink());
-        IncrementalDecoder watched = streamer == null ? decoder : streamer.watch(decoder);
-        GenerationResult result =
-            SequenceGenerator.generate(watched, new long[1][0], config, recordLogits, stopSequences);
-        if (streamer != null) {
-          streamer.finish(result.sequences()[0]);
-        }
-        return result;
+    try (NDManager call = imageRows.getManager().newSubManager();
+        LlamaPrefixDecoder decoder = model.decoder(inputsEmbeds(call, imageRows, segments))) {
+      TextStreamer streamer = options.textSink() == null ? null
+          : new TextStreamer(this::streamedReply, options.textSink());
+      IncrementalDecoder watched = streamer == null ? decoder : streamer.watch(decoder);
+      GenerationResult result =
+          SequenceGenerator.generate(watched, new long[1][0], config, recordLogits, stopSequences);
+      if (streamer != null) {
+        streamer.finish(result.sequences()[0]);
       }
+      return result;
     }
   }
 

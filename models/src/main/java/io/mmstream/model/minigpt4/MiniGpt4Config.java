@@ -106,8 +106,18 @@ public record MiniGpt4Config(Blip2Config queryEncoder, LlamaConfig text) {
         LlamaConfig.vicuna7b());
   }
 
-  public MiniGpt4Config withText(LlamaConfig newText) {
-    return new MiniGpt4Config(queryEncoder, newText);
+  /** The same shapes with fewer layers per tower (benchmarks that must fit a small machine). */
+  public MiniGpt4Config withLayers(int visionLayers, int qformerLayers, int textLayers) {
+    BlipVisionConfig v = vision();
+    InstructBlipQFormerConfig q = qformer();
+    return of(
+        new BlipVisionConfig(v.hiddenSize(), v.intermediateSize(), visionLayers, v.numAttentionHeads(),
+            v.numChannels(), v.imageSize(), v.patchSize(), v.hiddenAct(), v.layerNormEps()),
+        new InstructBlipQFormerConfig(q.vocabSize(), q.hiddenSize(), qformerLayers, q.numAttentionHeads(),
+            q.intermediateSize(), q.hiddenAct(), q.layerNormEps(), q.maxPositionEmbeddings(),
+            q.crossAttentionFrequency(), q.encoderHiddenSize(), q.padTokenId()),
+        numQueryTokens(),
+        text.withLayers(textLayers));
   }
 
   private static int heads(int width, int originalHeadDim, LlamaConfig text) {

@@ -3,8 +3,10 @@ package io.mmstream.model.minigpt4;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.mmstream.model.blip2.Blip2QueryEncoder;
 import io.mmstream.model.llama.LlamaForCausalLM;
+import io.mmstream.model.llama.LlamaPrefixDecoder;
 import io.mmstream.model.nn.LayerScope;
 import io.mmstream.model.nn.Linear;
 import io.mmstream.model.tensor.RandomWeightStore;
@@ -99,6 +101,15 @@ public final class MiniGpt4Model implements AutoCloseable {
   /** {@code encode_img}: pixels {@code [B, 3, H, W]} to the image rows {@code [B, Q, D]} spliced into the prompt. */
   public NDArray encodeImage(NDArray pixelValues) {
     return LayerScope.apply(pixelValues, px -> project(qformerStates(encodeImages(px))));
+  }
+
+  /** Vicuna continuing {@code inputsEmbeds [B, L, D]} (no padding) with the KV cache; the caller closes it. */
+  public LlamaPrefixDecoder decoder(NDArray inputsEmbeds) {
+    Shape shape = inputsEmbeds.getShape();
+    try (NDManager call = inputsEmbeds.getManager().newSubManager()) {
+      NDArray mask = call.ones(new Shape(shape.get(0), shape.get(1)), DataType.INT64);
+      return new LlamaPrefixDecoder(languageModel, inputsEmbeds, mask, true);
+    }
   }
 
   @Override
