@@ -23,7 +23,6 @@ import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.llama.LlamaConfig;
 import io.mmstream.model.llama.LlamaPrefixDecoder;
 import io.mmstream.model.tensor.CheckpointWeightStore;
-import io.mmstream.model.tensor.MergedWeightStore;
 import io.mmstream.model.tensor.WeightStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -109,11 +108,11 @@ public final class MiniGpt4Chat implements VisionLanguageModel {
    * Vicuna under {@code llama_model.}, the projection checkpoint.
    */
   static WeightStore openCheckpoints(MiniGpt4Files files, NDManager manager) throws IOException {
-    return new MergedWeightStore(List.of(
-        new MergedWeightStore.Part("visual_encoder.", CheckpointWeightStore.open(files.vision(), manager, DataType.FLOAT32, false)),
-        new MergedWeightStore.Part("", CheckpointWeightStore.open(files.qformer(), manager, DataType.FLOAT32, false)),
-        new MergedWeightStore.Part("llama_model.", CheckpointWeightStore.open(files.vicuna(), manager, DataType.FLOAT32, false)),
-        new MergedWeightStore.Part("", CheckpointWeightStore.open(files.projection(), manager, DataType.FLOAT32, false))));
+    return CheckpointWeightStore.open(List.of(
+        new CheckpointWeightStore.Part(files.vision(), "visual_encoder."),
+        CheckpointWeightStore.Part.of(files.qformer()),
+        new CheckpointWeightStore.Part(files.vicuna(), "llama_model."),
+        CheckpointWeightStore.Part.of(files.projection())), manager, DataType.FLOAT32, false);
   }
 
   public MiniGpt4Model model() {
