@@ -1,9 +1,9 @@
 package io.mmstream.model.minigpt4;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.types.DataType;
 import io.mmstream.model.tensor.WeightException;
 import io.mmstream.model.tensor.WeightStore;

@@ -5,9 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.mmstream.image.PixelImage;
 import io.mmstream.model.blip.BlipImagePreprocessor;
 import io.mmstream.model.chat.HistoryWindow;
 import io.mmstream.model.chat.TextStreamer;
@@ -94,7 +92,7 @@ public final class MiniGpt4Chat implements VisionLanguageModel {
       throw e;
     }
     try {
-      VicunaTokenizer tokenizer = VicunaTokenizer.load(files.vicuna(), 0, text.bosTokenId(), text.eosTokenIds().get(0));
+      VicunaTokenizer tokenizer = VicunaTokenizer.load(files.vicuna());
       return new MiniGpt4Chat(model, tokenizer, MiniGpt4Conversation.VISION, manager);
     } catch (IOException | RuntimeException e) {
       model.close();
@@ -174,8 +172,7 @@ public final class MiniGpt4Chat implements VisionLanguageModel {
     List<long[]> segments = segmentIds(fitted.history(), request.prompt());
     try (NDManager call = manager.newSubManager()) {
       NDArray imageRows = model.encodeImage(images.pixelValues(List.of(request.images().get(0)), call));
-      GenerationResult result = generate(imageRows, segments, maxNew,
-          options.numBeams() == null ? 1 : options.numBeams(), options.recordLogits(), options);
+      GenerationResult result = generate(imageRows, segments, maxNew, options);
       long[] ids = result.sequences()[0];
       return new GeneratedText(promptIds(segments, rows), ids, reply(ids),
           options.recordLogits() ? result.stepLogits()[0] : null, fitted.droppedTurns());
@@ -187,9 +184,10 @@ public final class MiniGpt4Chat implements VisionLanguageModel {
    *
    * @param imageRows {@code [1, Q, D]} from {@link MiniGpt4Model#encodeImage}
    */
-  public GenerationResult generate(NDArray imageRows, List<long[]> segments, int maxNewTokens, int numBeams,
-      boolean recordLogits, DecodingOptions options) {
+  private GenerationResult generate(
+      NDArray imageRows, List<long[]> segments, int maxNewTokens, DecodingOptions options) {
     LlamaConfig text = model.config().text();
+    int numBeams = options.numBeams() == null ? 1 : options.numBeams();
     GenerationConfig config = new GenerationConfig(maxNewTokens, MIN_NEW_TOKENS, numBeams, 1f, 1f,
         text.eosTokenIds().get(0), text.padTokenId());
     try (NDManager call = imageRows.getManager().newSubManager();
@@ -198,7 +196,7 @@ public final class MiniGpt4Chat implements VisionLanguageModel {
           : new TextStreamer(this::streamedReply, options.textSink());
       IncrementalDecoder watched = streamer == null ? decoder : streamer.watch(decoder);
       GenerationResult result =
-          SequenceGenerator.generate(watched, new long[1][0], config, recordLogits, stopSequences);
+          SequenceGenerator.generate(watched, new long[1][0], config, options.recordLogits(), stopSequences);
       if (streamer != null) {
         streamer.finish(result.sequences()[0]);
       }
@@ -218,6 +216,7 @@ public final class MiniGpt4Chat implements VisionLanguageModel {
   /** {@code Chat.answer}'s text of generated ids: a leading 0, then a leading 1 dropped, decoded, cleaned up. */
   public String reply(long[] ids) {
     long[] kept = ids;
+    // The original drops these ids by value (LLaMA's <unk> and <s>), whatever the tokenizer calls them.
     if (kept.length > 0 && kept[0] == 0) {
       kept = Arrays.copyOfRange(kept, 1, kept.length);
     }

@@ -22,6 +22,9 @@ import java.util.Optional;
 public final class VicunaTokenizer implements AutoCloseable {
   public static final String TOKENIZER_JSON = "tokenizer.json";
   public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
+  private static final String UNK = "<unk>";
+  private static final String BOS = "<s>";
+  private static final String EOS = "</s>";
 
   /** The pieces a tokenizer backend offers. */
   interface Backend extends AutoCloseable {
@@ -50,15 +53,27 @@ public final class VicunaTokenizer implements AutoCloseable {
     this.cleanUpSpaces = cleanUpSpaces;
   }
 
-  /** The tokenizer of the Vicuna directory {@code dir}; special ids from its config.json. */
-  public static VicunaTokenizer load(Path dir, long unkId, long bosId, long eosId) throws IOException {
+  /** The tokenizer of the Vicuna directory {@code dir}; its special tokens are LLaMA's {@code <unk> <s> </s>}. */
+  public static VicunaTokenizer load(Path dir) throws IOException {
     Path config = dir.resolve(TOKENIZER_CONFIG);
     // transformers 4.28 cleans up spaces before punctuation unless the tokenizer config says otherwise.
     boolean cleanUp = !Files.isRegularFile(config)
         || new ObjectMapper().readTree(config.toFile()).path("clean_up_tokenization_spaces").asBoolean(true);
     Path json = dir.resolve(TOKENIZER_JSON);
     Backend backend = Files.isRegularFile(json) ? new HuggingFaceBackend(json) : SentencePieceBackend.open(dir);
-    return new VicunaTokenizer(backend, bosId, new long[] {unkId, bosId, eosId}, cleanUp);
+    try {
+      long unk = special(backend, UNK, dir);
+      long bos = special(backend, BOS, dir);
+      long eos = special(backend, EOS, dir);
+      return new VicunaTokenizer(backend, bos, new long[] {unk, bos, eos}, cleanUp);
+    } catch (IOException | RuntimeException e) {
+      backend.close();
+      throw e;
+    }
+  }
+
+  private static long special(Backend backend, String piece, Path dir) throws IOException {
+    return backend.pieceId(piece).orElseThrow(() -> new IOException(dir + ": the tokenizer has no " + piece));
   }
 
   /** {@code llama_tokenizer(text, add_special_tokens=withBos).input_ids}. */
