@@ -1,5 +1,6 @@
 package io.mmstream.model.minigpt4;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDArrays;
@@ -21,7 +22,7 @@ import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.llama.LlamaConfig;
 import io.mmstream.model.llama.LlamaPrefixDecoder;
 import io.mmstream.model.tensor.CheckpointWeightStore;
-import io.mmstream.model.tensor.WeightStore;
+import io.mmstream.model.tensor.DeviceMemory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -79,18 +80,25 @@ public final class MiniGpt4Chat implements VisionLanguageModel {
     return out;
   }
 
-  /** Opens a MiniGPT-4 directory ({@link MiniGpt4Files}): the original's four checkpoints and Vicuna's tokenizer. */
+  /**
+   * Opens a MiniGPT-4 directory ({@link MiniGpt4Files}): the original's four checkpoints, in float32, and Vicuna's
+   * tokenizer. Fails before loading when the weights do not fit the device.
+   */
   public static MiniGpt4Chat load(Path directory, NDManager manager) throws IOException {
     MiniGpt4Files files = MiniGpt4Files.locate(directory);
     LlamaConfig text = LlamaConfig.fromJson(new ObjectMapper().readTree(files.vicuna().resolve("config.json").toFile()));
-    WeightStore store = openCheckpoints(files, manager);
-    MiniGpt4Model model;
+    CheckpointWeightStore store = openCheckpoints(files, manager);
+    MiniGpt4Config config;
     try {
-      model = MiniGpt4Model.fromStore(MiniGpt4Config.infer(store, files, text), store);
+      Device device = manager.getDevice();
+      // Counts every stored tensor, so a Q-Former file with unused heads overstates a little: refusal errs early.
+      DeviceMemory.requireFits(directory.toString(), store.loadedBytes(), DeviceMemory.availableBytes(device), device);
+      config = MiniGpt4Config.infer(store, files, text);
     } catch (RuntimeException e) {
       store.close();
       throw e;
     }
+    MiniGpt4Model model = MiniGpt4Model.fromStore(config, store);
     try {
       VicunaTokenizer tokenizer = VicunaTokenizer.load(files.vicuna());
       return new MiniGpt4Chat(model, tokenizer, MiniGpt4Conversation.VISION, manager);
@@ -105,7 +113,7 @@ public final class MiniGpt4Chat implements VisionLanguageModel {
    * {@code load_state_dict(strict=False)} calls do): the ViT under {@code visual_encoder.}, the Q-Former file,
    * Vicuna under {@code llama_model.}, the projection checkpoint.
    */
-  static WeightStore openCheckpoints(MiniGpt4Files files, NDManager manager) throws IOException {
+  static CheckpointWeightStore openCheckpoints(MiniGpt4Files files, NDManager manager) throws IOException {
     return CheckpointWeightStore.open(List.of(
         new CheckpointWeightStore.Part(files.vision(), "visual_encoder."),
         CheckpointWeightStore.Part.of(files.qformer()),
