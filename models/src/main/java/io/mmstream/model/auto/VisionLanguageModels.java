@@ -7,6 +7,7 @@ import io.mmstream.model.blip.BlipCaptionModel;
 import io.mmstream.model.blip2.Blip2OptModel;
 import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.instructblip.InstructBlipVicunaModel;
+import io.mmstream.model.llava.LlavaChatModel;
 import io.mmstream.model.minigpt4.MiniGpt4Chat;
 import io.mmstream.model.minigpt4.MiniGpt4Files;
 import java.io.IOException;
@@ -49,6 +50,9 @@ public final class VisionLanguageModels {
           return InstructBlipVicunaModel.load(modelDirectory, manager);
         }
         throw new IOException(modelDirectory + ": InstructBLIP with a '" + textType + "' language model is not supported");
+      }
+      case "llava" -> {
+        return LlavaChatModel.load(modelDirectory, manager);
       }
       default -> throw new IOException(modelDirectory + ": model_type '" + type
           + "' is not a generative vision-language model mmstream supports");
