@@ -20,12 +20,6 @@ import java.io.IOException;
  * and the project's LLaMA; {@link LavisBlip2Keys} lets the shared classes read the original key names.
  */
 public final class MiniGpt4Model implements AutoCloseable {
-  /** Keys the original's checkpoints carry that hold no weights the model uses. */
-  static final String[] IGNORABLE_KEYS = {
-    "Qformer\\.bert\\.embeddings\\.position_ids",
-    "llama_model\\.model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq",
-  };
-
   /** Standard deviation of random preset weights. */
   private static final float RANDOM_STD = 0.02f;
 
