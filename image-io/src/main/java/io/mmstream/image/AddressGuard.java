@@ -4,6 +4,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Refuses hosts that resolve to addresses an image fetch must not reach: loopback, private (RFC 1918),
@@ -13,6 +14,11 @@ import java.util.List;
  * ANY of its addresses is forbidden, so a DNS answer that mixes a public and a private address does
  * not get through. Allow-listed CIDRs are exempt. (IPv4-mapped IPv6 addresses need no entry: the
  * JDK turns {@code ::ffff:a.b.c.d} into the IPv4 address.)
+ *
+ * <p>IPv4 literals must be canonical: four decimal parts without leading zeros. The JDK reads
+ * {@code 0177.0.0.1} as 177.0.0.1 while curl and browsers (inet_aton) read 127.0.0.1, and it does not
+ * read {@code 0x7f.0.0.1}, {@code 2130706433} or {@code 127.1} as addresses at all, so such a URI names
+ * different hosts to different readers: it is refused ({@code NON_CANONICAL_ADDRESS}) before any lookup.
  *
  * <p>DNS rebinding: {@link ImageFetcher} connects through this guard's answer (it is the HTTP
  * client's DNS resolver), so the addresses that were checked are the only ones it can connect to; a
@@ -36,6 +42,12 @@ public final class AddressGuard {
       "2001:db8::/32", "2002::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8")
       .stream().map(Cidr::parse).toList();
 
+  /** A host inet_aton would read as an IPv4 address: one to four parts, each decimal, octal (0...) or hex (0x...). */
+  private static final Pattern NUMERIC_IPV4 =
+      Pattern.compile("(?i)(0x[0-9a-f]*|[0-9]+)(\\.(0x[0-9a-f]*|[0-9]+)){0,3}\\.?");
+  private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+  private static final Pattern CANONICAL_IPV4 = Pattern.compile(OCTET + "(\\." + OCTET + "){3}");
+
   private final List<Cidr> allowed;
   private final Resolver resolver;
 
@@ -58,6 +70,7 @@ public final class AddressGuard {
       throw new ImageRejectedException(ImageRejectedException.BAD_URI, "no host");
     }
     String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    refuseNonCanonicalIpv4(bare);
     InetAddress[] addresses;
     try {
       addresses = resolver.resolve(bare);
@@ -75,6 +88,19 @@ public final class AddressGuard {
       }
     }
     return List.of(addresses);
+  }
+
+  /**
+   * Refuses a host written as an IPv4 address in any notation but four canonical decimal parts.
+   *
+   * @throws ImageRejectedException NON_CANONICAL_ADDRESS
+   */
+  public static void refuseNonCanonicalIpv4(String host) throws ImageRejectedException {
+    if (NUMERIC_IPV4.matcher(host).matches() && !CANONICAL_IPV4.matcher(host).matches()) {
+      throw new ImageRejectedException(ImageRejectedException.NON_CANONICAL_ADDRESS, host
+          + " is an IPv4 address in a notation readers disagree on (octal or hex parts, one number, fewer than four"
+          + " parts or a part over 255): write it as four decimal numbers");
+    }
   }
 
   public boolean isForbidden(InetAddress address) {

@@ -116,6 +116,12 @@ public final class ImageFetcher {
     switch (scheme) {
       case "http", "https" -> {
         if (uri.getHost() == null) {
+          // java.net.URI gives no host for some numeric forms (0x7f.0.0.1, 127.1): name the real reason.
+          String authority = uri.getRawAuthority();
+          if (authority != null) {
+            String host = authority.substring(authority.lastIndexOf('@') + 1).replaceFirst(":[0-9]*$", "");
+            AddressGuard.refuseNonCanonicalIpv4(host);
+          }
           throw new ImageRejectedException(ImageRejectedException.BAD_URI, "no host in " + uri);
         }
       }

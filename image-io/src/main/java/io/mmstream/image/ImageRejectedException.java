@@ -17,6 +17,8 @@ public class ImageRejectedException extends Exception {
   public static final String BAD_URI = "BAD_URI";
   public static final String URI_SCHEME_NOT_ALLOWED = "URI_SCHEME_NOT_ALLOWED";
   public static final String FORBIDDEN_ADDRESS = "FORBIDDEN_ADDRESS";
+  /** An IPv4 literal in octal, hex, one-number or short form: readers disagree on the host it names. */
+  public static final String NON_CANONICAL_ADDRESS = "NON_CANONICAL_ADDRESS";
   public static final String UNKNOWN_HOST = "UNKNOWN_HOST";
   public static final String FETCH_FAILED = "FETCH_FAILED";
   public static final String FETCH_TIMEOUT = "FETCH_TIMEOUT";

@@ -21,6 +21,16 @@ class AddressGuardTest {
     assertRejected(() -> guard.check(host), ImageRejectedException.FORBIDDEN_ADDRESS);
   }
 
+  /** One per form: octal part, hex part, one decimal number, one hex or octal number, fewer than four parts. */
+  @ParameterizedTest
+  @ValueSource(strings = {"0177.0.0.1", "127.000.0.1", "0x7f.0.0.1", "0X7F.0.0.1", "2130706433", "0x7f000001",
+      "017700000001", "127.1", "1.2.3", "93.184.215.014", "127.0.0.1.", "256.1.1.1"})
+  void refusesIpv4LiteralsInNonCanonicalNotation(String host) {
+    assertRejected(() -> guard.check(host), ImageRejectedException.NON_CANONICAL_ADDRESS);
+    assertRejected(() -> new ImageFetcher(ImageLimits.defaults()).checkAllowed(java.net.URI.create("http://" + host + ":8080/a.png")),
+        ImageRejectedException.NON_CANONICAL_ADDRESS);
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"93.184.215.14", "8.8.8.8", "172.32.0.1", "2606:4700:4700::1111", "[2a00:1450::1]"})
   void acceptsPublicAddresses(String host) throws Exception {

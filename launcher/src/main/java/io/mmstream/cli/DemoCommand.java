@@ -23,11 +23,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.apache.avro.specific.SpecificRecord;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
+import io.mmstream.topic.TopicAdmin;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
@@ -60,8 +62,14 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--exit-after", defaultValue = "0", description = "Exit after this many enriched records (0: run until Ctrl-C).")
   int exitAfter;
 
-  @Option(names = "--metrics-port", defaultValue = "9400", description = "Port of the tag worker's /metrics and /health (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--metrics-port", defaultValue = "9400", description = "First of three ports on 127.0.0.1 where the"
+      + " clip, caption and vqa workers serve /metrics and /health, one each (default: ${DEFAULT-VALUE}; 0: any free ports;"
+      + " -1: none).")
   int metricsPort;
+
+  @Option(names = "--publish-samples", description = "Publish the images to an external cluster too (the embedded"
+      + " broker always gets them; an external one only when asked, so a restart does not publish them again).")
+  boolean publishSamples;
 
   @Option(names = "--question", description = "VQA questions asked about every image (repeatable).")
   List<String> questions = new ArrayList<>(List.of("how many shapes are there?", "is there a star?"));
@@ -79,7 +87,9 @@ public final class DemoCommand implements Callable<Integer> {
     List<Path> files = imageFiles(imageDir);
     DemoModels demoModels = DemoModels.resolve(models, home);
     System.out.println("mmstream demo: " + demoModels.describe());
-    Settings settings = DemoConfig.localRun(Settings.load(configFile), home, DemoConfig.DEMO_RUN_NAME)
+    boolean external = bootstrapServers != null;
+    Settings base = Settings.load(configFile);
+    Settings settings = (external ? DemoConfig.externalRun(base, home) : DemoConfig.localRun(base, home, DemoConfig.DEMO_RUN_NAME))
         .with(StreamSettings.HTTP_PORT.key(), -1)
         .with(StreamSettings.JOIN_DEADLINE_MS.key(), 120_000);
     AtomicBoolean stop = new AtomicBoolean();
@@ -98,16 +108,39 @@ public final class DemoCommand implements Callable<Integer> {
     try (LocalKafka kafka = LocalKafka.startOrConnect(settings, bootstrapServers)) {
       System.out.println("mmstream demo: Kafka at " + kafka.bootstrapServers()
           + (kafka.embedded() ? " (embedded broker; try: bin/mmstream tail -b " + kafka.bootstrapServers() + " --topic enriched)" : ""));
+      if (external) {
+        System.out.println("mmstream demo: external Kafka: stable ids (application " + DemoConfig.STABLE_APPLICATION_ID
+            + ", workers demo-clip, demo-caption, demo-vqa): a restart continues where the last run stopped, exactly once;"
+            + " printing only records that arrive from now on");
+      }
+      // The printer is positioned before the stream app starts: on an external cluster it prints from the
+      // current end, and a restarted stream app may emit records for earlier events at once.
+      try (Admin admin = Admin.create(KafkaClientConfig.admin(kafka.settings(), "demo-topics"))) {
+        TopicAdmin.ensureTopics(admin, kafka.settings());
+      }
+      KafkaConsumer<byte[], byte[]> outputs = outputConsumer(kafka.settings(), external);
       try (StreamAppCommand.RunningStreamApp stream = StreamAppCommand.RunningStreamApp.start(kafka.settings());
           DemoWorkers workers = DemoWorkers.start(kafka.settings(), demoModels, metricsPort)) {
         if (!stream.app().awaitRunning(Duration.ofSeconds(90))) {
           throw new IllegalStateException("stream app did not reach RUNNING");
         }
-        System.out.println("mmstream demo: stream app and workers running; /metrics on http://localhost:" + metricsPort + "/metrics");
+        System.out.println("mmstream demo: stream app and workers running");
+        for (int i = 0; i < DemoWorkers.KINDS.size(); i++) {
+          int port = workers.workers().get(i).httpPort();
+          if (port >= 0) {
+            System.out.println("mmstream demo: " + DemoWorkers.KINDS.get(i).id() + " worker metrics on http://127.0.0.1:"
+                + port + "/metrics (health: /health/live, /health/ready)");
+          }
+        }
         AtomicInteger enriched = new AtomicInteger();
-        Thread printer = new Thread(() -> printOutputs(kafka.settings(), stop, enriched, done), "mmstream-demo-printer");
+        Thread printer = new Thread(() -> printOutputs(outputs, stop, enriched, done), "mmstream-demo-printer");
         printer.start();
-        publish(kafka.settings(), files);
+        if (!external || publishSamples) {
+          publish(kafka.settings(), files);
+        } else {
+          System.out.println("mmstream demo: not publishing the samples to an external cluster (--publish-samples does);"
+              + " publish with: bin/mmstream publish -b " + kafka.bootstrapServers() + " --image FILE");
+        }
         done.await();
         stop.set(true);
         printer.join();
@@ -143,15 +176,34 @@ public final class DemoCommand implements Callable<Integer> {
     System.out.println("mmstream demo: published " + files.size() + " images from " + files.get(0).getParent());
   }
 
-  private void printOutputs(Settings settings, AtomicBoolean stop, AtomicInteger enriched, CountDownLatch done) {
+  /**
+   * The printer's consumer over the output topics: from the beginning on the embedded broker (a fresh
+   * one), from the current end on an external cluster (earlier runs' records are not this run's),
+   * positioned before anything is published.
+   */
+  private static KafkaConsumer<byte[], byte[]> outputConsumer(Settings settings, boolean fromEnd) {
     Properties props = KafkaClientConfig.consumer(settings, AppAcls.TAIL_GROUP_PREFIX + "demo-" + System.nanoTime(),
         "demo-printer");
-    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    List<TopicPartition> partitions = new ArrayList<>();
+    for (String topic : List.of(Topics.ENRICHED, Topics.MODERATION, Topics.DLQ)) {
+      consumer.partitionsFor(topic).forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+    }
+    consumer.assign(partitions);
+    if (fromEnd) {
+      consumer.seekToEnd(partitions);
+    } else {
+      consumer.seekToBeginning(partitions);
+    }
+    partitions.forEach(consumer::position); // resolves the lazy seeks now, before the first image is published
+    return consumer;
+  }
+
+  private void printOutputs(KafkaConsumer<byte[], byte[]> outputs, AtomicBoolean stop, AtomicInteger enriched,
+      CountDownLatch done) {
     int moderated = 0;
     long finishBy = Long.MAX_VALUE;
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      consumer.subscribe(List.of(Topics.ENRICHED, Topics.MODERATION, Topics.DLQ));
+    try (KafkaConsumer<byte[], byte[]> consumer = outputs) {
       while (!stop.get() && System.currentTimeMillis() < finishBy) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           AvroSerde<? extends SpecificRecord> serde = TailCommand.serdeFor(r.topic(), AvroSerdes.standard());

@@ -38,8 +38,20 @@ public final class DemoConfig {
   }
 
   /**
-   * The ACLs of the demo's one principal on an external cluster: the stream app (a fresh application.id
-   * per run, so granted by the run-name prefix; it creates the topics), one worker per kind it runs with
+   * Settings of the demo against an external cluster: like {@link #localRun(Settings, Path, String)} but with
+   * a stable application id, so a restart continues from the committed offsets and the join state in
+   * its changelogs (restored into the fresh state directory) instead of replaying the input topic.
+   */
+  public static Settings externalRun(Settings base, Path home) throws IOException {
+    return localRun(base, home, DEMO_RUN_NAME).with(StreamSettings.APPLICATION_ID.key(), STABLE_APPLICATION_ID);
+  }
+
+  /** The demo's application id on an external cluster (under the run-name prefix its ACLs grant). */
+  public static final String STABLE_APPLICATION_ID = applicationIdPrefix(DEMO_RUN_NAME) + "enrichment";
+
+  /**
+   * The ACLs of the demo's one principal on an external cluster: the stream app (granted by the run-name
+   * prefix, which covers the stable id and the embedded runs' fresh ones; it creates the topics), one worker per kind it runs with
    * their default ids, publish, and tail for its printer.
    */
   public static AppAccess access() {

@@ -11,6 +11,16 @@ import java.nio.file.Path;
  */
 public record DemoModels(Path clip, Path caption, Path vqa, String origin) {
 
+  /** The model directory the demo serves {@code kind} from. */
+  public Path dir(io.mmstream.worker.ModelKind kind) {
+    return switch (kind) {
+      case CLIP -> clip;
+      case CAPTION -> caption;
+      case VQA -> vqa;
+      default -> throw new IllegalArgumentException("the demo runs no " + kind.id() + " worker");
+    };
+  }
+
   public static DemoModels resolve(Path given, Path home) throws IOException {
     if (given != null) {
       return inFolder(given, "models from " + given);

@@ -12,7 +12,7 @@ import java.util.List;
 /** One in-process worker per model kind (tag, caption, VQA), as the demo and the end-to-end test run them. */
 public final class DemoWorkers implements AutoCloseable {
   /** The kinds the demo runs, one worker each. */
-  static final List<ModelKind> KINDS = List.of(ModelKind.CLIP, ModelKind.CAPTION, ModelKind.VQA);
+  public static final List<ModelKind> KINDS = List.of(ModelKind.CLIP, ModelKind.CAPTION, ModelKind.VQA);
 
   private final List<WorkerMain> workers;
 
@@ -20,13 +20,18 @@ public final class DemoWorkers implements AutoCloseable {
     this.workers = workers;
   }
 
-  /** Starts the three workers; the tag worker serves /metrics and /health on {@code httpPort}. */
-  public static DemoWorkers start(Settings settings, DemoModels models, int httpPort) {
+  /**
+   * Starts the three workers, each serving its own /metrics and /health on localhost: on
+   * {@code basePort}, {@code basePort + 1}, {@code basePort + 2} in the order of {@link #KINDS}; 0: any free
+   * ports; -1: none.
+   */
+  public static DemoWorkers start(Settings settings, DemoModels models, int basePort) {
     List<WorkerMain> started = new ArrayList<>();
     try {
-      started.add(start(settings, ModelKind.CLIP, models.clip(), httpPort));
-      started.add(start(settings, ModelKind.CAPTION, models.caption(), -1));
-      started.add(start(settings, ModelKind.VQA, models.vqa(), -1));
+      for (int i = 0; i < KINDS.size(); i++) {
+        ModelKind kind = KINDS.get(i);
+        started.add(start(settings, kind, models.dir(kind), basePort <= 0 ? basePort : basePort + i));
+      }
       return new DemoWorkers(started);
     } catch (RuntimeException e) {
       started.forEach(WorkerMain::close);
@@ -34,11 +39,16 @@ public final class DemoWorkers implements AutoCloseable {
     }
   }
 
-  private static WorkerMain start(Settings settings, ModelKind kind, Path modelDir, int httpPort) {
+  /**
+   * One demo worker of {@code kind} with the demo's stable id (demo-KIND): a worker started again after a
+   * crash takes its predecessor's partitions back at once (static membership) and fences its transaction.
+   */
+  public static WorkerMain start(Settings settings, ModelKind kind, Path modelDir, int httpPort) {
     Settings s = settings
         .with(WorkerSettings.KIND.key(), kind.id())
         .with(WorkerSettings.MODEL_DIR.key(), modelDir.toString())
         .with(WorkerSettings.HTTP_PORT.key(), httpPort)
+        .with(WorkerSettings.HTTP_BIND_ADDRESS.key(), "127.0.0.1")
         .with(WorkerSettings.WORKER_ID.key(), "demo-" + kind.id())
         .with(WorkerSettings.DECODE_THREADS.key(), 1)
         .with(WorkerSettings.BATCH_MAX_DELAY_MS.key(), 20);

@@ -9,13 +9,19 @@ import io.mmstream.schema.TagTask;
 import io.mmstream.schema.VqaTask;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** Builds the ImageEvents that {@code publish} and the demo send: a file inline, or a URL by reference. */
 public final class ImageEvents {
@@ -54,12 +60,28 @@ public final class ImageEvents {
     return new Requested(tag, caption, vqa);
   }
 
-  /** An event for a local file (bytes inline) or an http(s)/file URL (by reference). */
+  /** scheme://... (RFC 3986 scheme syntax); a Windows drive letter has no "//". */
+  private static final Pattern URI_WITH_SCHEME = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*)://.*");
+
+  /**
+   * An event for a local file (bytes inline) or an http(s)/file URL (by reference). The image id is the
+   * URL's last path segment, or "uri-" and the start of the URL's sha-256 when that segment is empty.
+   *
+   * @throws IllegalArgumentException for a URL of another scheme
+   */
   public static ImageEvent forSource(String fileOrUrl, String tenant, Requested tasks) throws IOException {
     String lower = fileOrUrl.toLowerCase(Locale.ROOT);
     if (lower.startsWith("http://") || lower.startsWith("https://") || lower.startsWith("file:")) {
       Object source = ImageUri.newBuilder().setUri(fileOrUrl).build();
-      return event(fileOrUrl.substring(fileOrUrl.lastIndexOf('/') + 1), tenant, tasks, source, contentType(lower));
+      String path = fileOrUrl.replaceFirst("[?#].*$", "");
+      String lastSegment = path.substring(path.lastIndexOf('/') + 1);
+      String imageId = lastSegment.isEmpty() ? "uri-" + sha256Hex(fileOrUrl).substring(0, 16) : lastSegment;
+      return event(imageId, tenant, tasks, source, contentType(lower));
+    }
+    Matcher scheme = URI_WITH_SCHEME.matcher(fileOrUrl);
+    if (scheme.matches()) {
+      throw new IllegalArgumentException("unsupported URI scheme '" + scheme.group(1) + "' in " + fileOrUrl
+          + " (http, https, file, or a local file path)");
     }
     Path path = Path.of(fileOrUrl);
     return forSource(path.getFileName().toString(), tenant, tasks, Files.readAllBytes(path));
@@ -82,6 +104,14 @@ public final class ImageEvents {
         .setMetadata(Map.of())
         .setEventTime(Instant.now())
         .build();
+  }
+
+  private static String sha256Hex(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
   }
 
   private static String contentType(String name) {

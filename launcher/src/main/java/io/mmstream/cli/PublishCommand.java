@@ -7,9 +7,10 @@ import io.mmstream.config.Settings;
 import io.mmstream.schema.ImageEvent;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.topic.Topics;
+import java.io.PrintWriter;
+import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.List;
-import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -54,23 +55,39 @@ public final class PublishCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
+  /** Exit code of a usage error (unknown task, URI scheme, missing file), as picocli's own usage errors. */
+  static final int USAGE_ERROR = 2;
+
   /**
    * Publishes every image; one whose record Kafka refuses as too large (client max.request.size or the
-   * topic's max.message.bytes) is reported and skipped, and the command then exits with 1.
+   * topic's max.message.bytes) is reported and skipped, and the command then exits with 1. Every event
+   * is built before anything is sent: an unknown task, URI scheme or a missing file is one line on
+   * stderr and exit code 2, with nothing published.
    */
   @Override
   public Integer call() throws Exception {
     Settings settings = wireFormat.applyTo(config.settings());
-    ImageEvents.Requested requested = ImageEvents.requested(tasks, labelSet, labels, questions, candidates);
-    KafkaConnectionCheck.verify(settings, "publish-check");
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    List<ImageEvent> events = new ArrayList<>();
+    try {
+      ImageEvents.Requested requested = ImageEvents.requested(tasks, labelSet, labels, questions, candidates);
+      for (String image : images) {
+        events.add(ImageEvents.forSource(image, tenant, requested));
+      }
+    } catch (IllegalArgumentException | NoSuchFileException e) {
+      err.println("mmstream publish: " + (e instanceof NoSuchFileException ? "no such file: " : "") + e.getMessage());
+      err.flush();
+      return USAGE_ERROR;
+    }
+    KafkaConnectionCheck.verify(settings, "publish-check");
     int refused = 0;
     try (KafkaProducer<String, ImageEvent> producer = new KafkaProducer<>(
         KafkaClientConfig.producer(settings, "publish"), new StringSerializer(),
         AvroSerdes.from(settings).imageEvent().serializer())) {
-      for (String image : images) {
-        ImageEvent event = ImageEvents.forSource(image, tenant, requested);
+      for (int i = 0; i < events.size(); i++) {
+        ImageEvent event = events.get(i);
+        String image = images.get(i);
         try {
           producer.send(new ProducerRecord<>(Topics.IMAGES, event.getEventId(), event)).get();
           out.println("published " + event.getImageId() + " as event " + event.getEventId());

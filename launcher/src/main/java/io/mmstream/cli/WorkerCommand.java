@@ -2,6 +2,7 @@ package io.mmstream.cli;
 
 import io.mmstream.config.KafkaSettings;
 import io.mmstream.config.Settings;
+import io.mmstream.config.SettingsException;
 import io.mmstream.worker.WorkerMain;
 import io.mmstream.worker.WorkerSettings;
 import java.nio.file.Path;
@@ -9,7 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code bin/mmstream worker --kind clip --model DIR}: a model worker process. Settings come from
@@ -25,13 +28,15 @@ public final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--kind", description = "clip | caption | vqa | instruct")
   String kind;
 
+  @Spec CommandSpec spec;
+
   @Option(names = "--model", description = "model checkpoint directory")
   Path modelDir;
 
   @Option(names = "--preset", description = "named preset with random weights instead of a checkpoint")
   String preset;
 
-  @Option(names = "--bootstrap-servers", description = "Kafka brokers (kafka.bootstrap.servers)")
+  @Option(names = {"-b", "--bootstrap-servers"}, description = "Kafka brokers (kafka.bootstrap.servers)")
   String bootstrapServers;
 
   @Option(names = "--config", description = "properties file with worker settings")
@@ -51,7 +56,16 @@ public final class WorkerCommand implements Callable<Integer> {
     for (Map.Entry<String, String> e : overrides.entrySet()) {
       merged = merged.with(e.getKey(), e.getValue());
     }
-    WorkerMain.runUntilShutdown(WorkerSettings.from(merged));
+    WorkerSettings workerSettings;
+    try {
+      workerSettings = WorkerSettings.from(merged);
+    } catch (IllegalArgumentException | SettingsException e) {
+      // An unknown kind or a bad value is a usage error, one line, no stack trace
+      spec.commandLine().getErr().println("mmstream worker: " + e.getMessage());
+      spec.commandLine().getErr().flush();
+      return PublishCommand.USAGE_ERROR;
+    }
+    WorkerMain.runUntilShutdown(workerSettings);
     return 0;
   }
 

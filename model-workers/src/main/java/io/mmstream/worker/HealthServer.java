@@ -19,8 +19,13 @@ public final class HealthServer implements AutoCloseable {
   private final HttpServer server;
 
   public HealthServer(int port, Supplier<String> metrics, BooleanSupplier live, BooleanSupplier ready) {
+    this("", port, metrics, live, ready);
+  }
+
+  /** @param bindAddress the interface to listen on; empty: all interfaces */
+  public HealthServer(String bindAddress, int port, Supplier<String> metrics, BooleanSupplier live, BooleanSupplier ready) {
     try {
-      server = HttpServer.create(new InetSocketAddress(port), 0);
+      server = HttpServer.create(bindAddress.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(bindAddress, port), 0);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot listen on port " + port, e);
     }

@@ -150,6 +150,9 @@ public final class TaskWorker<P> implements AutoCloseable {
     config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords());
     config.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) settings.sessionTimeout().toMillis());
+    // Static membership: a restarted worker (same id) takes its partitions back at once, without a
+    // rebalance and without waiting out its predecessor's session.
+    config.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, settings.kind().id() + "-" + settings.workerId());
     // Heartbeats must come well within the session timeout; Kafka's default ratio is 1/15.
     config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) Math.max(100, settings.sessionTimeout().toMillis() / 15));
     return config;
@@ -230,7 +233,9 @@ public final class TaskWorker<P> implements AutoCloseable {
         progress.maybeLog();
       }
       drainForShutdown();
-      consumer.close();
+      // A static member stays in the group after a plain close; a worker that stops on purpose leaves, so
+      // its partitions move at once instead of after the session timeout.
+      consumer.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
       producer.close();
       LOG.info("{} worker stopped; {} tasks committed in all", settings.kind().id(), metrics.tasksCommitted());
     } catch (SimulatedCrash crash) {
@@ -242,6 +247,10 @@ public final class TaskWorker<P> implements AutoCloseable {
     } catch (Throwable error) {
       failure = error;
       abandoned = true;
+      if (error instanceof FencedInstanceIdException) {
+        LOG.error("another {} worker joined with this worker's id {}: give each worker its own {}", settings.kind().id(),
+            settings.workerId(), WorkerSettings.WORKER_ID.key());
+      }
       LOG.error("{} worker failed; stopping without committing in-flight work", settings.kind().id(), error);
       producer.close(Duration.ZERO);
       consumer.close(CloseOptions.timeout(Duration.ZERO));
@@ -411,7 +420,7 @@ public final class TaskWorker<P> implements AutoCloseable {
       PendingTask.Outcome outcome = task.outcome();
       boolean dropped = isDropped(outcome);
       metrics.recordCommitted(outcome, dropped, Duration.ofMillis(producedAt - task.recordTimestampMs));
-      if (outcome.failed() && !dropped) {
+      if (deadLettered(task, outcome)) {
         metrics.recordDeadLetter(outcome.failureStage(), outcome.reasonCode());
       }
     }
@@ -422,13 +431,22 @@ public final class TaskWorker<P> implements AutoCloseable {
         && settings.deadlinePolicy() == WorkerSettings.DeadlinePolicy.DROP;
   }
 
+  /**
+   * A failure is dead-lettered here when no TaskResult can carry it (the record is no TaskRequest),
+   * or when the settings ask for one dead letter per task; otherwise the stream app writes one per
+   * cause per event from the failed results.
+   */
+  private boolean deadLettered(PendingTask<P> task, PendingTask.Outcome outcome) {
+    return outcome.failed() && (task.request == null || settings.deadLetterTaskFailures() && !isDropped(outcome));
+  }
+
   private void send(PendingTask<P> task, long producedAt) {
     PendingTask.Outcome outcome = task.outcome();
     if (task.request != null) {
       // The request's own key: the stream app joins results to their image on it.
       producer.send(new ProducerRecord<>(Topics.RESULTS, task.key, resultSerde.encode(result(task, outcome, producedAt))));
     }
-    if (outcome.failed() && !isDropped(outcome)) {
+    if (deadLettered(task, outcome)) {
       byte[] eventId = task.request == null ? null : task.request.getEventId().getBytes(StandardCharsets.UTF_8);
       producer.send(new ProducerRecord<>(Topics.DLQ, eventId,
           deadLetterSerde.serialize(Topics.DLQ, deadLetter(task, outcome, producedAt))));
@@ -445,7 +463,7 @@ public final class TaskWorker<P> implements AutoCloseable {
         .setTask(request.getTask())
         .setModel(modelInfo)
         .setOutputs(outcome.failed() ? TaskOutputs.newBuilder().build() : outcome.outputs())
-        .setFailure(outcome.failed() ? new TaskFailure(outcome.reasonCode(), outcome.message()) : null)
+        .setFailure(outcome.failed() ? new TaskFailure(outcome.reasonCode(), outcome.message(), outcome.failureStage()) : null)
         .setTimings(
             Timings.newBuilder()
                 .setQueueMs(TimeUnit.NANOSECONDS.toMillis(outcome.queueNanos()))

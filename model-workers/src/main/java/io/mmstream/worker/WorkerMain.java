@@ -62,6 +62,7 @@ public final class WorkerMain implements AutoCloseable {
         settings.httpPort() < 0
             ? null
             : new HealthServer(
+                settings.source().get(WorkerSettings.HTTP_BIND_ADDRESS),
                 settings.httpPort(),
                 registry::scrape,
                 () -> workerRef.value == null || workerRef.value.isRunning(),

@@ -9,7 +9,6 @@ import io.mmstream.image.ImageSettings;
 import io.mmstream.security.AppAccess;
 import io.mmstream.security.AppAcls;
 import io.mmstream.serde.SchemaSettings;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -45,6 +44,7 @@ public record WorkerSettings(
     int resumeThreshold,
     int decodeThreads,
     DeadlinePolicy deadlinePolicy,
+    boolean deadLetterTaskFailures,
     DeviceChoice device,
     boolean fp16,
     int httpPort,
@@ -75,7 +75,8 @@ public record WorkerSettings(
   public static final Setting<String> TOKENIZER_DIR = Setting.string("mmstream.worker.tokenizer-dir", "",
       "Tokenizer files for a preset (e.g. fixtures/clip/tokenizer); a model directory has its own");
   public static final Setting<String> WORKER_ID = Setting.string("mmstream.worker.id", "",
-      "Worker name in results; empty: <host>-<pid>. A stable id lets a restarted worker fence its predecessor at once");
+      "Worker name in results, its consumer's group.instance.id (static membership) and its transactional id; empty:"
+          + " <host>-<kind>, stable across restarts. Two workers of one kind on one host need their own ids");
   public static final Setting<String> GROUP_ID = Setting.string("mmstream.worker.group-id", "",
       "Consumer group; empty: mmstream-worker-<kind>");
   public static final Setting<String> TRANSACTIONAL_ID_PREFIX = Setting.string(
@@ -83,7 +84,8 @@ public record WorkerSettings(
   public static final Setting<Long> TRANSACTION_TIMEOUT_MS = Setting.longValue("mmstream.worker.transaction-timeout-ms",
       30_000, "Transaction timeout: how long a crashed worker's open transaction can block read_committed readers");
   public static final Setting<Long> SESSION_TIMEOUT_MS = Setting.longValue("mmstream.worker.session-timeout-ms",
-      45_000, "Consumer session timeout: how long a crashed worker keeps its partitions before a rebalance");
+      10_000, "Consumer session timeout: how long a crashed worker that does not come back keeps its partitions before"
+          + " they move (keep it well below the stream app's mmstream.join.deadline-ms); a restarted one takes them back at once");
   public static final Setting<Long> COMMIT_INTERVAL_MS = Setting.longValue("mmstream.worker.commit-interval-ms", 100,
       "How often completed results and offsets are committed");
   public static final Setting<Long> POLL_TIMEOUT_MS = Setting.longValue("mmstream.worker.poll-timeout-ms", 20,
@@ -103,13 +105,19 @@ public record WorkerSettings(
   public static final Setting<Integer> DECODE_THREADS = Setting.integer("mmstream.worker.decode-threads", 0,
       "Threads that fetch, decode and preprocess; 0: the number of cores");
   public static final Setting<String> DEADLINE_POLICY = Setting.string("mmstream.worker.deadline-policy", "dlq",
-      "dlq | drop: what a task past its deadline becomes");
+      "dlq | drop: what a task past its deadline becomes when mmstream.worker.dead-letter-task-failures is on");
+  public static final Setting<Boolean> DEAD_LETTER_TASK_FAILURES = Setting.bool(
+      "mmstream.worker.dead-letter-task-failures", false,
+      "Also dead-letter every failed task here, one per task; off: the failure travels in its TaskResult and the"
+          + " stream app writes one dead letter per cause per event");
   public static final Setting<String> DEVICE = Setting.string("mmstream.worker.device", "cpu",
       "cpu | gpu | auto (every GPU DJL finds, one executor each)");
   public static final Setting<Boolean> FP16 = Setting.bool("mmstream.worker.fp16", false,
       "Run the model in float16 (GPU only)");
   public static final Setting<Integer> HTTP_PORT = Setting.integer("mmstream.http.port", 8080,
       "Port of /metrics and /health/*; 0: any free port, -1: off");
+  public static final Setting<String> HTTP_BIND_ADDRESS = Setting.string("mmstream.http.bind-address", "",
+      "Interface /metrics and /health/* listen on (e.g. 127.0.0.1); empty: all interfaces");
   public static final Setting<Long> PROGRESS_INTERVAL_MS = Setting.longValue("mmstream.worker.progress-interval-ms",
       10_000, "Period of the one-line progress log");
   public static final Setting<Long> SHUTDOWN_TIMEOUT_MS = Setting.longValue("mmstream.worker.shutdown-timeout-ms",
@@ -193,7 +201,7 @@ public record WorkerSettings(
           source,
           kind,
           model,
-          orElse(source.get(WORKER_ID), defaultWorkerId()),
+          orElse(source.get(WORKER_ID), defaultWorkerId(kind)),
           orElse(source.get(GROUP_ID), defaultId(kind)),
           orElse(source.get(TRANSACTIONAL_ID_PREFIX), defaultId(kind)),
           Duration.ofMillis(source.get(TRANSACTION_TIMEOUT_MS)),
@@ -208,6 +216,7 @@ public record WorkerSettings(
           resumeThreshold < 0 ? maxInFlight / 2 : resumeThreshold,
           decodeThreads <= 0 ? Runtime.getRuntime().availableProcessors() : decodeThreads,
           choice(DeadlinePolicy.class, DEADLINE_POLICY, source),
+          source.get(DEAD_LETTER_TASK_FAILURES),
           choice(DeviceChoice.class, DEVICE, source),
           source.get(FP16),
           source.get(HTTP_PORT),
@@ -249,14 +258,16 @@ public record WorkerSettings(
     return value == null || value.isBlank() ? fallback : value.trim();
   }
 
-  private static String defaultWorkerId() {
+  private static String defaultWorkerId(ModelKind kind) {
     String host;
     try {
       host = InetAddress.getLocalHost().getHostName();
     } catch (UnknownHostException e) {
       host = "localhost";
     }
-    return host + "-" + ManagementFactory.getRuntimeMXBean().getPid();
+    // Stable across restarts on purpose: the id is the consumer's group.instance.id, so a restarted worker
+    // takes its partitions back at once instead of after the session timeout.
+    return host + "-" + kind.id();
   }
 
   private static void require(boolean condition, String message) {
@@ -270,7 +281,8 @@ public record WorkerSettings(
     return "batch max " + batchMaxSize + ", max delay " + batchMaxDelay.toMillis() + " ms"
         + (preferredBatchSizes.isEmpty() ? "" : ", preferred " + preferredBatchSizes)
         + ", max in-flight " + maxInFlight + " (resume at " + resumeThreshold + "), decode threads " + decodeThreads
-        + ", commit every " + commitInterval.toMillis() + " ms, deadline policy "
-        + deadlinePolicy.name().toLowerCase(Locale.ROOT);
+        + ", commit every " + commitInterval.toMillis() + " ms, failed tasks dead-lettered "
+        + (deadLetterTaskFailures ? "here (deadline policy " + deadlinePolicy.name().toLowerCase(Locale.ROOT) + ")"
+            : "by the stream app, one per cause");
   }
 }

@@ -99,7 +99,8 @@ class TaskWorkerKafkaTest {
                 WorkerSettings.BATCH_MAX_SIZE.key(), "16",
                 WorkerSettings.BATCH_MAX_DELAY_MS.key(), "500",
                 ImageSettings.MAX_INLINE_BYTES.key(), String.valueOf(64 * 1024),
-                ImageSettings.FETCH_ALLOWED_CIDRS.key(), PoisonImages.LOOPBACK_CIDR));
+                ImageSettings.FETCH_ALLOWED_CIDRS.key(), PoisonImages.LOOPBACK_CIDR,
+                WorkerSettings.DEAD_LETTER_TASK_FAILURES.key(), "true"));
     List<TaskResult> results;
     double splits;
     try (WorkerMain worker = WorkerMain.start(settings, new MeanColourModelFactory())) {
@@ -123,6 +124,8 @@ class TaskWorkerKafkaTest {
       assertThat(byKey.get(WorkerTestKit.key(task))).extracting(TaskResult::getTaskId).containsExactly(task.getTaskId());
     }
     expectedReasons.forEach((taskId, reason) -> assertThat(byTask.get(taskId).getFailure().getReasonCode()).as(taskId).isEqualTo(reason));
+    // The failed result names its stage, so the stream app's one dead letter per cause can too.
+    expectedStages.forEach((taskId, stage) -> assertThat(byTask.get(taskId).getFailure().getStage()).as(taskId).isEqualTo(stage));
 
     List<DeadLetter> letters = WorkerTestKit.committedDeadLetters(broker);
     Map<String, String> reasonByTask = new HashMap<>();

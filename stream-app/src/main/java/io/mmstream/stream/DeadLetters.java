@@ -61,6 +61,25 @@ final class DeadLetters {
     return original.key() == null ? null : new String(original.key(), StandardCharsets.UTF_8);
   }
 
+  /**
+   * A dead letter about an event rather than one record: one failure cause, naming every task it
+   * affected ({@code taskIds} comma-separated).
+   */
+  DeadLetter ofEvent(ProcessorContext<?, ?> context, String stage, String reasonCode, String message, String eventId,
+      String tenant, String taskIds) {
+    metrics.recordDeadLetter(stage, reasonCode);
+    return DeadLetter.newBuilder()
+        .setStage(stage)
+        .setReasonCode(reasonCode)
+        .setMessage(message)
+        .setEventId(eventId)
+        .setTenant(tenant)
+        .setTaskId(taskIds)
+        .setApplication(application)
+        .setFailedAt(Instant.ofEpochMilli(context.currentSystemTimeMs()))
+        .build();
+  }
+
   private ByteBuffer kept(byte[] original) {
     return original == null || original.length > originalMaxBytes ? null : ByteBuffer.wrap(original);
   }

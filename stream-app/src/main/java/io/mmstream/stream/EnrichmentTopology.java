@@ -2,19 +2,25 @@ package io.mmstream.stream;
 
 import io.mmstream.config.LabelSets;
 import io.mmstream.config.Settings;
+import io.mmstream.schema.TaskRequest;
 import io.mmstream.schema.TaskType;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.topic.Topics;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.StreamPartitioner;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -35,6 +41,10 @@ public final class EnrichmentTopology {
   public static final String PENDING_STORE = "pending-enrichments";
   public static final String DEADLINE_STORE = "enrichment-deadlines";
   public static final String REPOST_STORE = "repost-cache";
+  /** tenant/contentHash of an event in flight → its pending key, then the keys of reposts waiting for it. */
+  public static final String IN_FLIGHT_STORE = "reposts-in-flight";
+  /** pending key → the AcceptedImage bytes its tasks were routed from, kept for the one retry at the deadline. */
+  public static final String ROUTED_STORE = "routed-images";
 
   static final String IMAGES_SOURCE = "images-source";
   static final String INGEST = "validate-images";
@@ -86,6 +96,7 @@ public final class EnrichmentTopology {
     long checkIntervalMs = settings.get(StreamSettings.JOIN_CHECK_INTERVAL_MS);
     boolean repostEnabled = settings.get(StreamSettings.REPOST_ENABLED);
     long repostRetentionMs = settings.get(StreamSettings.REPOST_RETENTION_MS);
+    boolean retryOnDeadline = settings.get(StreamSettings.JOIN_RETRY_ON_DEADLINE);
     StringSerializer keys = new StringSerializer();
     ByteArrayDeserializer raw = new ByteArrayDeserializer();
 
@@ -98,23 +109,44 @@ public final class EnrichmentTopology {
     t.addSource(ACCEPTED_SOURCE, raw, raw, Topics.IMAGES_ACCEPTED);
     t.addSource(RESULTS_SOURCE, raw, raw, Topics.RESULTS);
     t.addProcessor(JOIN, () -> new EnrichmentJoinProcessor(serdes.acceptedImage(), serdes.taskResult(), moderation,
-        deadLetters, metrics, deadlineMs, checkIntervalMs, repostEnabled, repostRetentionMs), ACCEPTED_SOURCE, RESULTS_SOURCE);
+        deadLetters, metrics, deadlineMs, checkIntervalMs, repostEnabled, repostRetentionMs, retryOnDeadline),
+        ACCEPTED_SOURCE, RESULTS_SOURCE);
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(),
         serdes.pendingEnrichment()), JOIN);
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEADLINE_STORE), Serdes.String(),
         Serdes.String()), JOIN);
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(IN_FLIGHT_STORE), Serdes.String(),
+        Serdes.String()), JOIN);
+    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROUTED_STORE), Serdes.String(),
+        Serdes.ByteArray()), JOIN);
     // A window store expires reposts by itself: segments older than the retention are dropped.
     Duration retention = Duration.ofMillis(Math.max(repostRetentionMs, 1));
     t.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(REPOST_STORE, retention,
         Duration.ofMillis(1), false), Serdes.String(), serdes.enrichedImageState()), JOIN);
 
     for (TaskType task : Topics.ROUTED_TASKS) {
-      t.addSink(taskSink(task), Topics.taskTopic(task), keys, anyRecord(serdes.taskRequest()), JOIN);
+      t.addSink(taskSink(task), Topics.taskTopic(task), keys, anyRecord(serdes.taskRequest()), retriesElsewhere(),
+          JOIN);
     }
     t.addSink(ENRICHED_SINK, Topics.ENRICHED, keys, anyRecord(serdes.enrichedImage()), JOIN);
     t.addSink(MODERATION_SINK, Topics.MODERATION, keys, anyRecord(serdes.moderationDecision()), JOIN);
     t.addSink(DLQ_SINK, Topics.DLQ, keys, anyRecord(serdes.deadLetter()), INGEST, JOIN);
     return t;
+  }
+
+  /**
+   * A re-routed task goes to the partition after its key's own, so another worker can take it when
+   * the first attempt's partition sits with a crashed one; a first attempt takes the default partition.
+   */
+  static StreamPartitioner<String, SpecificRecord> retriesElsewhere() {
+    return (topic, key, value, partitions) -> {
+      if (partitions > 1 && key != null && value instanceof TaskRequest request
+          && request.getTaskId().endsWith(EnrichmentJoinProcessor.RETRY_SUFFIX)) {
+        int own = Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+        return Optional.of(Set.of((own + 1) % partitions));
+      }
+      return Optional.empty();
+    };
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.mmstream.stream;
 
+import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -8,6 +9,7 @@ import io.mmstream.schema.Answer;
 import io.mmstream.schema.CategoryScore;
 import io.mmstream.schema.EnrichedImage;
 import io.mmstream.schema.LabelScore;
+import io.mmstream.schema.MissingTask;
 import io.mmstream.schema.ModerationAction;
 import io.mmstream.schema.ModerationDecision;
 import io.mmstream.schema.TaskResult;
@@ -24,7 +26,7 @@ import java.util.Map;
  * Moderation policies per tenant (with a default), from a JSON file:
  *
  * <pre>{@code
- * {"default": {"version": "2026-11-01", "categories": [
+ * {"default": {"version": "2026-11-01", "onMissing": "REVIEW", "categories": [
  *     {"name": "weapons", "labels": ["a gun", "a knife"], "questions": ["is there a weapon in the image?"],
  *      "review": 0.5, "block": 0.8}]},
  *  "tenants": {"kids-app": {"version": "k-3", "categories": [...]}}}
@@ -36,6 +38,11 @@ import java.util.Map;
  * strictest category's. Labels and questions only count when the request asked for them (a tenant
  * puts its moderation labels in its label sets); a category without any signal scores 0 and says so
  * in the reasons, or takes {@code noSignalAction} when the policy sets one.
+ *
+ * <p>Fail closed: when a task a category reads (TAG for labels, VQA for questions) was requested but
+ * is missing from the enrichment (fetch or decode failure, model failure, deadline), the category's
+ * action is at least the policy's {@code onMissing} (default REVIEW; ALLOW is refused), and the
+ * reasons name each missing task and why. ALLOW is never given on missing evidence.
  */
 public final class ModerationPolicy {
 
@@ -49,12 +56,19 @@ public final class ModerationPolicy {
   public record TenantPolicy(
       @JsonProperty("version") String version,
       @JsonProperty("categories") List<Category> categories,
-      @JsonProperty("noSignalAction") ModerationAction noSignalAction) {}
+      @JsonProperty("noSignalAction") ModerationAction noSignalAction,
+      @JsonProperty("onMissing") @JsonAlias("on_missing") ModerationAction onMissing) {
+
+    /** What a category whose evidence is missing gets at least. */
+    public ModerationAction missingAction() {
+      return onMissing == null ? ModerationAction.REVIEW : onMissing;
+    }
+  }
 
   private record FileJson(
       @JsonProperty("default") TenantPolicy defaultPolicy, @JsonProperty("tenants") Map<String, TenantPolicy> tenants) {}
 
-  private static final TenantPolicy NONE = new TenantPolicy("none", List.of(), null);
+  private static final TenantPolicy NONE = new TenantPolicy("none", List.of(), null, null);
 
   private final TenantPolicy defaultPolicy;
   private final Map<String, TenantPolicy> tenants;
@@ -104,14 +118,21 @@ public final class ModerationPolicy {
     ModerationAction overall = ModerationAction.ALLOW;
     for (Category c : policy.categories()) {
       Signal best = strongestSignal(c, image.getResults());
+      List<MissingTask> missingEvidence = image.getMissing().stream().filter(m -> reads(c, m.getTask())).toList();
       ModerationAction action;
-      if (best == null) {
+      if (!missingEvidence.isEmpty()) {
+        ModerationAction fromSignals = best == null ? ModerationAction.ALLOW : actionFor(c, best.score);
+        action = fromSignals.ordinal() > policy.missingAction().ordinal() ? fromSignals : policy.missingAction();
+        reasons.add(c.name() + ": missing " + String.join("; ", missingEvidence.stream()
+            .map(m -> m.getTask() + " (" + m.getReason() + ")").toList())
+            + (best == null ? "" : String.format(Locale.ROOT, "; %.3f from %s", best.score, best.source))
+            + " -> " + action);
+      } else if (best == null) {
         action = policy.noSignalAction() == null ? ModerationAction.ALLOW : policy.noSignalAction();
         reasons.add(c.name() + ": no signal (none of its labels or questions in the results)"
             + (action == ModerationAction.ALLOW ? "" : " -> " + action));
       } else {
-        action = best.score >= c.block() ? ModerationAction.BLOCK
-            : best.score >= c.review() ? ModerationAction.REVIEW : ModerationAction.ALLOW;
+        action = actionFor(c, best.score);
         if (action != ModerationAction.ALLOW) {
           reasons.add(String.format(Locale.ROOT, "%s: %.3f from %s -> %s", c.name(), best.score, best.source, action));
         }
@@ -131,6 +152,16 @@ public final class ModerationPolicy {
         .setReasons(reasons)
         .setDecidedAt(now)
         .build();
+  }
+
+  private static ModerationAction actionFor(Category c, float score) {
+    return score >= c.block() ? ModerationAction.BLOCK : score >= c.review() ? ModerationAction.REVIEW : ModerationAction.ALLOW;
+  }
+
+  /** Whether the category reads the task's output: labels from TAG, questions from VQA. */
+  private static boolean reads(Category c, TaskType task) {
+    return task == TaskType.TAG && c.labels() != null && !c.labels().isEmpty()
+        || task == TaskType.VQA && c.questions() != null && !c.questions().isEmpty();
   }
 
   private record Signal(float score, String source) {}
@@ -171,6 +202,10 @@ public final class ModerationPolicy {
     }
     if (p.categories() == null) {
       throw new SettingsException("moderation policy of " + tenant + " has no categories list");
+    }
+    if (p.onMissing() == ModerationAction.ALLOW) {
+      throw new SettingsException("moderation policy of " + tenant
+          + ": onMissing must be REVIEW or BLOCK (ALLOW on missing evidence is refused: it would pass images nobody saw)");
     }
     for (Category c : p.categories()) {
       if (!(c.review() > 0 && c.review() <= c.block() && c.block() <= 1)) {

@@ -62,6 +62,16 @@ public final class StreamMetrics {
         .increment();
   }
 
+  /** A join event that is no failure: a task re-routed at its deadline, a superseded result, a repost waiting. */
+  void recordJoin(String event) {
+    Counter.builder("mmstream.stream.join.events")
+        .description("Join events: retried (task re-routed at its deadline), superseded (a result of a retried task"
+            + " after the other attempt's), repost_waited (same bytes in flight: waited for the first)")
+        .tag("event", event)
+        .register(registry)
+        .increment();
+  }
+
   private Counter enriched(String outcome) {
     return Counter.builder("mmstream.stream.enriched")
         .description("Enriched images emitted, by outcome (complete, partial: deadline passed with tasks missing)")

@@ -18,7 +18,11 @@ public final class StreamSettings {
   public static final Setting<Integer> HTTP_PORT = Setting.integer("mmstream.stream.http-port", 8081,
       "Port of /metrics, /health/live and /health/ready (-1: no HTTP server)");
   public static final Setting<Long> JOIN_DEADLINE_MS = Setting.longValue("mmstream.join.deadline-ms", 30_000,
-      "Time after which an image's enrichment is emitted as partial, naming the missing tasks");
+      "Time a task has to answer; a task without a result by then is re-routed once (mmstream.join.retry-on-deadline)"
+          + " and given this long again, then the enrichment is emitted as partial, naming the missing tasks");
+  public static final Setting<Boolean> JOIN_RETRY_ON_DEADLINE = Setting.bool("mmstream.join.retry-on-deadline", true,
+      "Re-route a task that reaches its deadline without a result once, to another partition of its task topic,"
+          + " before giving up on it (covers a worker that crashed with the task in flight)");
   public static final Setting<Long> JOIN_CHECK_INTERVAL_MS = Setting.longValue("mmstream.join.check-interval-ms",
       1_000, "How often (wall clock) deadlines are checked");
   public static final Setting<Boolean> REPOST_ENABLED = Setting.bool("mmstream.repost.enabled", true,

@@ -85,6 +85,14 @@ class EnrichmentTopologyTest {
   private TestOutputTopic<String, DeadLetter> dlq;
 
   private void start(Map<String, String> overrides) {
+    start(overrides, POLICY);
+  }
+
+  private void startWithPolicy(String policy) {
+    start(Map.of(), policy);
+  }
+
+  private void start(Map<String, String> overrides, String policy) {
     Map<String, String> s = new HashMap<>(Map.of(
         "mmstream.join.deadline-ms", Long.toString(DEADLINE_MS),
         "mmstream.tenants.allowed", "acme,globex,strict",
@@ -94,7 +102,7 @@ class EnrichmentTopologyTest {
         "mmstream.images.max-dimension", "4000"));
     s.putAll(overrides);
     Settings settings = Settings.of(s);
-    var topology = new EnrichmentTopology(settings, LabelSets.parse(LABEL_SETS), ModerationPolicy.parse(POLICY), serdes)
+    var topology = new EnrichmentTopology(settings, LabelSets.parse(LABEL_SETS), ModerationPolicy.parse(policy), serdes)
         .build();
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "enrichment-test");
@@ -336,31 +344,231 @@ class EnrichmentTopologyTest {
   }
 
   @Test
-  void deadlineEmitsPartialNamingTimeoutsAndFailures() {
+  void aTaskWithoutResultAtTheDeadlineIsReroutedOnceThenThePartialNamesTimeoutsAndFailures() {
     start(Map.of());
     publish(event("e2", "acme").build());
     TaskRequest tag = onlyRequest(TaskType.TAG);
     TaskRequest vqa = onlyRequest(TaskType.VQA);
-    onlyRequest(TaskType.CAPTION);
+    TaskRequest firstCaption = onlyRequest(TaskType.CAPTION);
     answer(tag, labels(0.9f), null);
-    answer(vqa, TaskOutputs.newBuilder().build(), new TaskFailure("CORRUPT_IMAGE", "PNG cannot be decoded"));
+    answer(vqa, TaskOutputs.newBuilder().build(), new TaskFailure("CORRUPT_IMAGE", "PNG cannot be decoded", "decode"));
 
     driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_MS - 2_000));
     assertThat(enriched.isEmpty()).isTrue();
     driver.advanceWallClockTime(Duration.ofMillis(3_000));
+    assertThat(enriched.isEmpty()).as("the unanswered task gets one more try first").isTrue();
+    TaskRequest retry = onlyRequest(TaskType.CAPTION);
+    assertThat(retry.getTaskId()).isEqualTo("e2/caption/retry");
+    assertThat(retry.getDeadline()).isAfter(firstCaption.getDeadline());
+    assertThat(tasks.get(TaskType.VQA).isEmpty()).as("a failed task is not retried").isTrue();
 
+    driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_MS));
     EnrichedImage partial = enriched.readValue();
     assertThat(partial.getComplete()).isFalse();
     assertThat(partial.getResults()).extracting(TaskResult::getTask).containsExactly(TaskType.TAG);
     assertThat(partial.getMissing()).extracting(m -> m.getTask() + " " + m.getReason()).containsExactlyInAnyOrder(
-        "CAPTION TIMEOUT: no result within 10000 ms", "VQA FAILED: CORRUPT_IMAGE: PNG cannot be decoded");
+        "CAPTION TIMEOUT: no result within 10000 ms, twice (re-routed once)",
+        "VQA FAILED: CORRUPT_IMAGE: PNG cannot be decoded");
     assertThat(moderation.readValue().getAction()).isEqualTo(ModerationAction.BLOCK);
+    // one dead letter per cause, each naming the tasks it affected
+    assertThat(dlq.readValuesToList()).extracting(d -> d.getStage() + " " + d.getReasonCode() + " " + d.getTaskId())
+        .containsExactly("decode CORRUPT_IMAGE e2/vqa", "deadline DEADLINE_EXCEEDED e2/caption");
 
-    TaskRequest caption = TaskRequest.newBuilder(tag).setTask(TaskType.CAPTION).build();
-    answer(caption, caption(), null);
+    answer(retry, caption(), null);
     assertThat(dlq.readValue().getReasonCode()).isEqualTo("UNKNOWN_EVENT");
     driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_MS));
     assertThat(enriched.isEmpty()).isTrue();
+  }
+
+  @Test
+  void aRetriedTaskTakesTheFirstSuccessOfEitherAttemptAndDropsTheOtherQuietly() {
+    start(Map.of());
+    publish(event("crash", "acme").build());
+    TaskRequest tag = onlyRequest(TaskType.TAG);
+    TaskRequest caption = onlyRequest(TaskType.CAPTION);
+    TaskRequest vqa = onlyRequest(TaskType.VQA);
+    answer(tag, labels(0.1f), null);
+    answer(vqa, yes(0.1f), null);
+    // the caption worker crashed: its restart reads the first attempt after the deadline and refuses it
+    driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_MS + 1_000));
+    TaskRequest retry = onlyRequest(TaskType.CAPTION);
+    answer(caption, TaskOutputs.newBuilder().build(),
+        new TaskFailure(EnrichmentJoinProcessor.DEADLINE_EXCEEDED, "read after its deadline", "deadline"));
+    assertThat(enriched.isEmpty()).as("the first attempt's failure does not decide: the retry does").isTrue();
+    answer(retry, caption(), null);
+    EnrichedImage out = enriched.readValue();
+    assertThat(out.getComplete()).isTrue();
+    answer(caption, caption(), null);
+    assertThat(dlq.readValuesToList()).as("the late first attempt after the event finished").extracting(
+        DeadLetter::getReasonCode).containsExactly("UNKNOWN_EVENT");
+    assertThat(moderation.readValue().getAction()).isEqualTo(ModerationAction.ALLOW);
+  }
+
+  @Test
+  void aFirstAttemptThatAnswersWhileTheRetryRunsCompletesTheImageAndTheRetryIsSuperseded() {
+    start(Map.of());
+    publish(event("slow", "acme").setTasks(new RequestedTasks(null, new CaptionTask(null), null)).build());
+    TaskRequest first = onlyRequest(TaskType.CAPTION);
+    driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_MS + 1_000));
+    TaskRequest retry = onlyRequest(TaskType.CAPTION);
+    answer(first, caption(), null);
+    assertThat(enriched.readValue().getComplete()).isTrue();
+    assertThat(dlq.isEmpty()).isTrue();
+  }
+
+  @Test
+  void retriesGoToAnotherPartitionThanTheFirstAttempt() {
+    start(Map.of());
+    publish(event("r", "acme").build());
+    TaskRequest first = onlyRequest(TaskType.TAG);
+    TaskRequest retry = TaskRequest.newBuilder(first).setTaskId(first.getTaskId() + EnrichmentJoinProcessor.RETRY_SUFFIX)
+        .build();
+    var partitioner = EnrichmentTopology.retriesElsewhere();
+    String key = "acme/" + first.getContentHash();
+    for (int partitions : new int[] {2, 6}) {
+      int own = org.apache.kafka.common.utils.Utils.toPositive(
+          org.apache.kafka.common.utils.Utils.murmur2(key.getBytes())) % partitions;
+      assertThat(partitioner.partitions(Topics.TASKS_TAG, key, first, partitions)).isEmpty();
+      assertThat(partitioner.partitions(Topics.TASKS_TAG, key, retry, partitions))
+          .contains(java.util.Set.of((own + 1) % partitions));
+    }
+  }
+
+  @Test
+  void retryOnDeadlineCanBeSwitchedOff() {
+    start(Map.of("mmstream.join.retry-on-deadline", "false"));
+    publish(event("no-retry", "acme").build());
+    tasks.values().forEach(TestOutputTopic::readValuesToList);
+    driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_MS + 1_000));
+    assertThat(enriched.readValue().getComplete()).isFalse();
+    tasks.values().forEach(t -> assertThat(t.isEmpty()).isTrue());
+    assertThat(dlq.readValue().getTaskId()).isEqualTo("no-retry/tag,no-retry/caption,no-retry/vqa");
+  }
+
+  /** Fail closed: every kind of missing evidence (fetch failure, task failure, deadline) gives REVIEW, never ALLOW. */
+  @Test
+  void aFetchFailureIsOneDeadLetterNamingEveryTaskAndModerationFailsClosed() {
+    start(Map.of());
+    publish(event("unfetchable", "acme").setSource(new ImageUri("https://93.184.215.14/gone.png"))
+        .setContentType(null).build());
+    for (TaskType t : Topics.ROUTED_TASKS) {
+      answer(onlyRequest(t), TaskOutputs.newBuilder().build(),
+          new TaskFailure("FETCH_FAILED", "HTTP 404 from https://93.184.215.14/gone.png", "fetch"));
+    }
+    EnrichedImage out = enriched.readValue();
+    assertThat(out.getComplete()).isFalse();
+    assertThat(out.getMissing()).hasSize(3);
+    DeadLetter letter = dlq.readValue();
+    assertThat(dlq.isEmpty()).as("one dead letter for the one cause").isTrue();
+    assertThat(letter.getStage()).isEqualTo("fetch");
+    assertThat(letter.getReasonCode()).isEqualTo("FETCH_FAILED");
+    assertThat(letter.getTaskId()).isEqualTo("unfetchable/tag,unfetchable/caption,unfetchable/vqa");
+    assertThat(letter.getMessage()).contains("TAG", "CAPTION", "VQA").contains("HTTP 404");
+    ModerationDecision decision = moderation.readValue();
+    assertThat(decision.getAction()).isEqualTo(ModerationAction.REVIEW);
+    assertThat(decision.getCategories()).singleElement().satisfies(c ->
+        assertThat(c.getAction()).isEqualTo(ModerationAction.REVIEW));
+    assertThat(decision.getReasons()).singleElement().asString()
+        .contains("weapons: missing", "TAG (FAILED: FETCH_FAILED", "VQA (FAILED: FETCH_FAILED").endsWith("-> REVIEW");
+  }
+
+  @Test
+  void aFailedTaskWhoseSignalTheCategoryNeedsIsReviewedEvenWhenTheOtherSignalIsLow() {
+    start(Map.of());
+    publish(event("half", "acme").build());
+    answer(onlyRequest(TaskType.TAG), labels(0.05f), null);
+    answer(onlyRequest(TaskType.CAPTION), caption(), null);
+    answer(onlyRequest(TaskType.VQA), TaskOutputs.newBuilder().build(), new TaskFailure("MODEL_ERROR", "boom", "model"));
+    ModerationDecision decision = moderation.readValue();
+    assertThat(decision.getAction()).isEqualTo(ModerationAction.REVIEW);
+    assertThat(decision.getReasons()).singleElement().asString().contains("missing VQA (FAILED: MODEL_ERROR: boom)")
+        .contains("0.050 from label 'a weapon'");
+    assertThat(dlq.readValue().getTaskId()).isEqualTo("half/vqa");
+  }
+
+  @Test
+  void aMissingSignalNoCategoryReadsLeavesTheDecisionToTheSignalsThere() {
+    start(Map.of());
+    publish(event("no-caption", "acme").build());
+    answer(onlyRequest(TaskType.TAG), labels(0.05f), null);
+    answer(onlyRequest(TaskType.CAPTION), TaskOutputs.newBuilder().build(), new TaskFailure("MODEL_ERROR", "x", "model"));
+    answer(onlyRequest(TaskType.VQA), yes(0.1f), null);
+    assertThat(moderation.readValue().getAction()).isEqualTo(ModerationAction.ALLOW);
+  }
+
+  @Test
+  void tasksPastTheDeadlineTwiceAreReviewedWithTheTenantsOnMissingAction() {
+    String blockOnMissing = POLICY.replace("\"version\": \"s-1\",", "\"version\": \"s-1\", \"onMissing\": \"BLOCK\",");
+    startWithPolicy(blockOnMissing);
+    publish(event("late", "acme").build());
+    publish(event("late-strict", "strict").setSource(new InlineImage(ByteBuffer.wrap(png(8, 8, 0x00FF00)))).build());
+    tasks.values().forEach(TestOutputTopic::readValuesToList);
+    driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_MS + 1_000));
+    driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_MS + 1_000));
+    Map<String, ModerationDecision> decisions = moderation.readValuesToList().stream()
+        .collect(Collectors.toMap(ModerationDecision::getEventId, d -> d));
+    assertThat(decisions.get("late").getAction()).isEqualTo(ModerationAction.REVIEW);
+    assertThat(decisions.get("late").getReasons()).singleElement().asString().contains("missing TAG (TIMEOUT");
+    assertThat(decisions.get("late-strict").getAction()).isEqualTo(ModerationAction.BLOCK);
+  }
+
+  @Test
+  void aPolicyThatWouldAllowOnMissingEvidenceIsRefused() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModerationPolicy.parse(
+        "{\"default\": {\"version\": \"v\", \"on_missing\": \"ALLOW\", \"categories\": []}}"))
+        .hasMessageContaining("onMissing must be REVIEW or BLOCK");
+  }
+
+  @Test
+  void theSameBytesRepostedWhileInFlightWaitForTheFirstResultsAndReuseThem() {
+    start(Map.of());
+    publish(event("first", "acme").build());
+    publish(event("second", "acme").build());
+    publish(event("third", "acme").build());
+    Map<TaskType, TaskRequest> first = new HashMap<>();
+    for (TaskType t : Topics.ROUTED_TASKS) {
+      first.put(t, onlyRequest(t));
+    }
+    answer(first.get(TaskType.TAG), labels(0.1f), null);
+    answer(first.get(TaskType.CAPTION), caption(), null);
+    assertThat(enriched.isEmpty()).isTrue();
+    answer(first.get(TaskType.VQA), yes(0.1f), null);
+    List<EnrichedImage> out = enriched.readValuesToList();
+    assertThat(out).extracting(EnrichedImage::getEventId).containsExactly("first", "second", "third");
+    assertThat(out.get(1).getReusedFrom()).isEqualTo("first");
+    assertThat(out.get(2).getImageId()).isEqualTo("img-third");
+    assertThat(out.get(2).getResults()).isEqualTo(out.get(0).getResults());
+    assertThat(moderation.readValuesToList()).extracting(ModerationDecision::getEventId)
+        .containsExactly("first", "second", "third");
+    tasks.values().forEach(t -> assertThat(t.isEmpty()).isTrue());
+    driver.advanceWallClockTime(Duration.ofMillis(3 * DEADLINE_MS));
+    assertThat(enriched.isEmpty()).as("no waiter left behind").isTrue();
+    assertThat(dlq.isEmpty()).isTrue();
+  }
+
+  @Test
+  void theSameBytesWithAnotherRequestWhileInFlightRunTheirOwnTasks() {
+    start(Map.of());
+    publish(event("asks-all", "acme").build());
+    publish(event("asks-caption", "acme").setTasks(new RequestedTasks(null, new CaptionTask("a photo of"), null)).build());
+    assertThat(tasks.get(TaskType.CAPTION).readValuesToList()).extracting(TaskRequest::getEventId)
+        .containsExactly("asks-all", "asks-caption");
+  }
+
+  @Test
+  void repostsWaitingForAFirstEventThatEndsPartialGetItsPartialResult() {
+    start(Map.of());
+    publish(event("p-first", "acme").build());
+    publish(event("p-second", "acme").build());
+    for (TaskType t : Topics.ROUTED_TASKS) {
+      answer(onlyRequest(t), TaskOutputs.newBuilder().build(), new TaskFailure("CORRUPT_IMAGE", "bad", "decode"));
+    }
+    List<EnrichedImage> out = enriched.readValuesToList();
+    assertThat(out).extracting(EnrichedImage::getEventId).containsExactly("p-first", "p-second");
+    assertThat(out).allSatisfy(e -> assertThat(e.getComplete()).isFalse());
+    assertThat(moderation.readValuesToList()).extracting(ModerationDecision::getAction)
+        .containsOnly(ModerationAction.REVIEW);
+    assertThat(dlq.readValuesToList()).hasSize(1);
   }
 
   @Test
@@ -429,6 +637,8 @@ class EnrichmentTopologyTest {
   void partialResultsAreNotCachedForReposts() {
     start(Map.of());
     publish(event("p1", "acme").build());
+    tasks.values().forEach(TestOutputTopic::readValuesToList);
+    driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_MS + 1_000));
     tasks.values().forEach(TestOutputTopic::readValuesToList);
     driver.advanceWallClockTime(Duration.ofMillis(DEADLINE_MS + 1_000));
     assertThat(enriched.readValue().getComplete()).isFalse();

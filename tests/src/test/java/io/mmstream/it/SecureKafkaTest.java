@@ -147,7 +147,9 @@ class SecureKafkaTest {
         assertThat(records).as("enriched records").hasSize(2)
             .allSatisfy(r -> assertThat(r).contains("\"task\":\"TAG\"").contains("\"complete\":true"));
         for (String eventId : eventIds) {
-          assertThat(records).as("enriched records").filteredOn(r -> r.contains("\"eventId\":\"" + eventId + "\""))
+          // the record's own event id comes first; the second publish of the same bytes reuses the first's
+          // results (its record names the first event inside), as a repost in flight does
+          assertThat(records).as("enriched records").filteredOn(r -> r.startsWith("{\"eventId\":\"" + eventId + "\""))
               .hasSize(1);
         }
       }

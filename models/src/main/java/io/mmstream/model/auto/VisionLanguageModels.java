@@ -10,6 +10,8 @@ import io.mmstream.model.instructblip.InstructBlipVicunaModel;
 import io.mmstream.model.llava.LlavaChatModel;
 import io.mmstream.model.minigpt4.MiniGpt4Chat;
 import io.mmstream.model.minigpt4.MiniGpt4Files;
+import io.mmstream.model.visualglm.VisualGlmChatModel;
+import io.mmstream.model.visualglm.VisualGlmConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,6 +55,12 @@ public final class VisionLanguageModels {
       }
       case "llava" -> {
         return LlavaChatModel.load(modelDirectory, manager);
+      }
+      case "chatglm" -> {
+        if (VisualGlmConfig.hasImageModule(config)) {
+          return VisualGlmChatModel.load(modelDirectory, manager);
+        }
+        throw new IOException(modelDirectory + ": ChatGLM without an image module is not a vision-language model");
       }
       default -> throw new IOException(modelDirectory + ": model_type '" + type
           + "' is not a generative vision-language model mmstream supports");

@@ -16,7 +16,8 @@ public final class BlipVisionEmbeddings {
   private final NDArray positionEmbedding;
   private final int patchSize;
 
-  private BlipVisionEmbeddings(
+  /** From tensors of any checkpoint layout: class {@code [1, 1, C]}, conv {@code [C, 3, P, P]}, positions {@code [1, S, C]}. */
+  public BlipVisionEmbeddings(
       NDArray classEmbedding, NDArray patchWeight, NDArray patchBias, NDArray positionEmbedding, int patchSize) {
     this.classEmbedding = classEmbedding;
     this.patchWeight = patchWeight;

@@ -3,39 +3,30 @@ package io.mmstream.model.llama;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mmstream.model.tokenizer.HfLlamaTokenizer;
-import io.mmstream.model.tokenizer.SentencePieceModel.PieceType;
-import io.mmstream.model.tokenizer.SentencePieceTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A LLaMA directory's tokenizer as transformers 4.37's slow {@code LlamaTokenizer} with {@code legacy=False}
- * uses it (LLaVA-1.5): encoding by {@link HfLlamaTokenizer}, decoding as {@code tokenizer.decode} does it: the
- * first token loses its leading {@code ▁}, special tokens are written as their text between sentencepiece-decoded
- * runs (or left out with {@code skipSpecial}), added tokens beyond the sentencepiece vocabulary stand apart,
- * joined by a space.
+ * uses it (LLaVA-1.5): {@link HfLlamaTokenizer} with what tokenizer_config.json adds: whether {@code <s>} leads,
+ * which tokens {@code skip_special_tokens} leaves out, and the refusal of legacy configs, whose rules differ.
  */
 public final class LlamaTokenizer {
-  private static final String SPACE = "\u2581";
-
   private final HfLlamaTokenizer encoder;
-  private final SentencePieceTokenizer pieces;
-  /** unk, bos, eos and pad: transformers' {@code all_special_tokens}. */
-  private final List<String> specialTokens;
-  private final Map<Integer, String> addedById = new HashMap<>();
+  /** The ids of unk, bos, eos and pad: transformers' {@code all_special_ids}. */
+  private final Set<Long> specialIds;
   private final boolean addBos;
 
-  private LlamaTokenizer(HfLlamaTokenizer encoder, List<String> specialTokens, Map<String, Integer> added,
-      boolean addBos) {
+  private LlamaTokenizer(HfLlamaTokenizer encoder, Set<Long> specialIds, boolean addBos) {
     this.encoder = encoder;
-    this.pieces = encoder.pieces();
-    this.specialTokens = List.copyOf(specialTokens);
-    added.forEach((content, id) -> addedById.put(id, content));
+    this.specialIds = Set.copyOf(specialIds);
     this.addBos = addBos;
   }
 
@@ -54,16 +45,25 @@ public final class LlamaTokenizer {
     Map<String, Integer> added = new HashMap<>();
     config.path("added_tokens_decoder").fields().forEachRemaining(
         e -> added.put(e.getValue().path("content").asText(), Integer.parseInt(e.getKey())));
-    List<String> special = new ArrayList<>();
+    Set<Long> special = new HashSet<>();
     for (String name : List.of("unk_token", "bos_token", "eos_token", "pad_token")) {
       JsonNode token = config.path(name);
       String content = token.isObject() ? token.path("content").asText() : token.asText("");
-      if (!content.isEmpty()) {
-        special.add(content);
+      Integer id = added.get(content);
+      if (id != null) {
+        special.add(id.longValue());
       }
     }
-    return new LlamaTokenizer(HfLlamaTokenizer.open(dir), special, added,
-        config.path("add_bos_token").asBoolean(true));
+    HfLlamaTokenizer encoder = HfLlamaTokenizer.open(dir);
+    if (special.isEmpty()) {
+      // A config without added_tokens_decoder: the sentencepiece model's own unk, bos and eos.
+      for (int id : new int[] {encoder.pieces().unkId(), encoder.pieces().bosId(), encoder.pieces().eosId()}) {
+        if (id >= 0) {
+          special.add((long) id);
+        }
+      }
+    }
+    return new LlamaTokenizer(encoder, special, config.path("add_bos_token").asBoolean(true));
   }
 
   /** {@code tokenizer(text).input_ids}: {@code <s>} first when the config adds it. */
@@ -76,72 +76,14 @@ public final class LlamaTokenizer {
     return out;
   }
 
-  /** {@code tokenizer.decode(ids, skip_special_tokens=skipSpecial)}. */
-  public String decode(long[] ids, boolean skipSpecial) {
-    List<String> texts = new ArrayList<>();
-    List<String> run = new ArrayList<>();
-    for (long id : ids) {
-      String token = token((int) id);
-      boolean special = specialTokens.contains(token);
-      if (skipSpecial && special) {
-        continue;
-      }
-      if (id >= pieces.pieceCount() && !special) {
-        if (!run.isEmpty()) {
-          texts.add(tokensToString(run));
-          run = new ArrayList<>();
-        }
-        texts.add(token);
-      } else {
-        run.add(token);
-      }
-    }
-    if (!run.isEmpty()) {
-      texts.add(tokensToString(run));
-    }
-    return String.join(" ", texts);
-  }
-
-  private String token(int id) {
-    String added = addedById.get(id);
-    return added != null ? added : pieces.idToPiece(id);
-  }
-
-  /** {@code convert_tokens_to_string}: runs between special tokens through sentencepiece's decode. */
-  private String tokensToString(List<String> tokens) {
-    List<String> list = new ArrayList<>(tokens);
-    if (list.get(0).startsWith(SPACE)) {
-      list.set(0, list.get(0).substring(SPACE.length()));
-    }
-    StringBuilder out = new StringBuilder();
-    List<String> sub = new ArrayList<>();
-    for (String token : list) {
-      if (specialTokens.contains(token)) {
-        out.append(decodeRun(sub)).append(token);
-        sub.clear();
-      } else {
-        sub.add(token);
-      }
-    }
-    return out.append(decodeRun(sub)).toString();
-  }
-
   /**
-   * sentencepiece's decode as transformers runs it for legacy=False, with the dummy prefix switched off: the
-   * reader's decode drops a leading {@code ▁} of the run's first piece when the model has a dummy prefix, so that
-   * space is put back.
+   * {@code tokenizer.decode(ids, skip_special_tokens=skipSpecial)}: {@link HfLlamaTokenizer#decode} after the
+   * special ids are taken out when asked.
    */
-  private String decodeRun(List<String> run) {
-    if (run.isEmpty()) {
-      return "";
-    }
-    String text = pieces.decodePieces(run);
-    String first = run.get(0);
-    boolean textPiece = pieces.hasPiece(first)
-        && (pieces.type(pieces.pieceToId(first)) == PieceType.NORMAL
-            || pieces.type(pieces.pieceToId(first)) == PieceType.USER_DEFINED);
-    boolean stripped = pieces.model().addDummyPrefix() && !pieces.model().treatWhitespaceAsSuffix()
-        && first.startsWith(SPACE) && (textPiece || !pieces.hasPiece(first));
-    return stripped ? " " + text : text;
+  public String decode(long[] ids, boolean skipSpecial) {
+    return encoder.decode(Arrays.stream(ids)
+        .filter(id -> !(skipSpecial && specialIds.contains(id)))
+        .mapToInt(Math::toIntExact)
+        .toArray());
   }
 }

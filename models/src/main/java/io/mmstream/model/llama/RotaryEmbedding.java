@@ -17,12 +17,22 @@ public final class RotaryEmbedding {
   private final int half;
 
   public RotaryEmbedding(NDManager manager, int headDim, double theta) {
-    this.half = headDim / 2;
-    float[] inv = new float[half];
-    for (int j = 0; j < half; j++) {
+    this(manager, inverseFrequencies(headDim, theta));
+  }
+
+  /** A rotation over given inverse frequencies (one per pair; ChatGLM rounds them to float16 first). */
+  public RotaryEmbedding(NDManager manager, float[] inverseFrequencies) {
+    this.half = inverseFrequencies.length;
+    this.inverseFrequencies = manager.create(inverseFrequencies);
+  }
+
+  /** {@code 1 / theta^(2j / headDim)} for {@code j < headDim / 2}. */
+  public static float[] inverseFrequencies(int headDim, double theta) {
+    float[] inv = new float[headDim / 2];
+    for (int j = 0; j < inv.length; j++) {
       inv[j] = (float) (1.0 / Math.pow(theta, (2.0 * j) / headDim));
     }
-    this.inverseFrequencies = manager.create(inv);
+    return inv;
   }
 
   /**
