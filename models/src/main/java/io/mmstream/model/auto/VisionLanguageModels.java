@@ -8,6 +8,8 @@ import io.mmstream.model.blip2.Blip2OptModel;
 import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.instructblip.InstructBlipVicunaModel;
 import io.mmstream.model.llava.LlavaChatModel;
+import io.mmstream.model.minigpt4.MiniGpt4Chat;
+import io.mmstream.model.minigpt4.MiniGpt4Files;
 import io.mmstream.model.visualglm.VisualGlmChatModel;
 import io.mmstream.model.visualglm.VisualGlmConfig;
 import java.io.IOException;
@@ -17,12 +19,17 @@ import java.nio.file.Path;
 /**
  * Opens whatever generative model a directory holds, as transformers' Auto classes do: config.json's
  * {@code model_type} (and the language model's {@code text_config.model_type}) pick the family; no per-model flags.
+ * MiniGPT-4 directories are known by the original's eval config ({@link MiniGpt4Files#EVAL_CONFIG}).
  */
 public final class VisionLanguageModels {
   private VisionLanguageModels() {}
 
   /** Loads the model in {@code modelDirectory}; its tensors live in {@code manager}. */
   public static VisionLanguageModel load(Path modelDirectory, NDManager manager) throws IOException {
+    // MiniGPT-4 ships the original's checkpoints and eval config, no config.json at the top.
+    if (MiniGpt4Files.isMiniGpt4Directory(modelDirectory)) {
+      return MiniGpt4Chat.load(modelDirectory, manager);
+    }
     Path configFile = modelDirectory.resolve("config.json");
     if (!Files.isRegularFile(configFile)) {
       throw new IOException(modelDirectory + ": no config.json; not a model directory mmstream can open");
