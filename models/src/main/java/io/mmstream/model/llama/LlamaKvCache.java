@@ -25,13 +25,13 @@ public final class LlamaKvCache implements AutoCloseable {
   }
 
   /** Appends this step's keys of {@code layer} and returns all of them. */
-  NDArray appendKeys(int layer, NDArray key) {
+  public NDArray appendKeys(int layer, NDArray key) {
     keys[layer] = replace(keys[layer], keys[layer] == null ? key : keys[layer].concat(key, 2));
     return keys[layer];
   }
 
   /** Appends this step's values of {@code layer} and returns all of them. */
-  NDArray appendValues(int layer, NDArray value) {
+  public NDArray appendValues(int layer, NDArray value) {
     values[layer] = replace(values[layer], values[layer] == null ? value : values[layer].concat(value, 2));
     return values[layer];
   }

@@ -17,10 +17,20 @@ public final class RotaryEmbedding {
   private final int half;
 
   public RotaryEmbedding(NDManager manager, int headDim, double theta) {
+    this(manager, headDim, theta, false);
+  }
+
+  /**
+   * @param float32Frequencies form {@code 1 / theta ** (arange(0, dim, 2).float() / dim)} in float32 arithmetic, as
+   *     Qwen's remote code does, instead of in double and rounded once
+   */
+  public RotaryEmbedding(NDManager manager, int headDim, double theta, boolean float32Frequencies) {
     this.half = headDim / 2;
     float[] inv = new float[half];
     for (int j = 0; j < half; j++) {
-      inv[j] = (float) (1.0 / Math.pow(theta, (2.0 * j) / headDim));
+      inv[j] = float32Frequencies
+          ? 1f / (float) Math.pow((float) theta, (float) (2 * j) / (float) headDim)
+          : (float) (1.0 / Math.pow(theta, (2.0 * j) / headDim));
     }
     this.inverseFrequencies = manager.create(inv);
   }
