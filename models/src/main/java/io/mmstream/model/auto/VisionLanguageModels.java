@@ -3,7 +3,10 @@ package io.mmstream.model.auto;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mmstream.model.blip.BlipCaptionModel;
+import io.mmstream.model.blip2.Blip2OptModel;
 import io.mmstream.model.generation.VisionLanguageModel;
+import io.mmstream.model.instructblip.InstructBlipVicunaModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +26,23 @@ public final class VisionLanguageModels {
     }
     JsonNode config = new ObjectMapper().readTree(configFile.toFile());
     String type = config.path("model_type").asText("");
+    String textType = config.path("text_config").path("model_type").asText("");
     switch (type) {
+      case "blip" -> {
+        return BlipCaptionModel.load(modelDirectory, manager);
+      }
+      case "blip-2" -> {
+        if (textType.equals("opt")) {
+          return Blip2OptModel.load(modelDirectory, manager);
+        }
+        throw new IOException(modelDirectory + ": BLIP-2 with a '" + textType + "' language model is not supported");
+      }
+      case "instructblip" -> {
+        if (textType.equals("llama")) {
+          return InstructBlipVicunaModel.load(modelDirectory, manager);
+        }
+        throw new IOException(modelDirectory + ": InstructBLIP with a '" + textType + "' language model is not supported");
+      }
       default -> throw new IOException(modelDirectory + ": model_type '" + type
           + "' is not a generative vision-language model mmstream supports");
     }

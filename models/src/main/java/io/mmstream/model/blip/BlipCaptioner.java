@@ -83,6 +83,11 @@ public final class BlipCaptioner implements AutoCloseable {
     return preprocessor;
   }
 
+  /** The decoder's prompt ids for {@code prompt}: [DEC] and the prompt's tokens. */
+  public long[] promptIds(String prompt) {
+    return tokenizer.captionPrompt(prompt);
+  }
+
   /** Captions all {@code images} in one batch; each row stops on its own. */
   public List<Caption> caption(List<PixelImage> images, Options options) {
     return captionPixelValues(images.stream().map(preprocessor::toChw).toList(), options);

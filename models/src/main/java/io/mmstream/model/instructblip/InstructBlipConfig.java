@@ -55,7 +55,7 @@ public record InstructBlipConfig(
   }
 
   /** Reads {@code vision_config}; absent fields take HF {@code InstructBlipVisionConfig}'s defaults (EVA ViT-g). */
-  static BlipVisionConfig visionFromJson(JsonNode c) {
+  public static BlipVisionConfig visionFromJson(JsonNode c) {
     if (!c.path("qkv_bias").asBoolean(true)) {
       throw new IllegalArgumentException("vision qkv_bias=false is not supported");
     }

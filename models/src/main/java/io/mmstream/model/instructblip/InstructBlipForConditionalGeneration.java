@@ -107,7 +107,7 @@ public final class InstructBlipForConditionalGeneration implements AutoCloseable
   }
 
   /** Float16/bfloat16 checkpoints compute in their precision on GPU; everything else in float32. */
-  static DataType computeType(Device device, Set<String> storedDtypes) {
+  public static DataType computeType(Device device, Set<String> storedDtypes) {
     if (!device.isGpu()) {
       return DataType.FLOAT32;
     }

@@ -11,7 +11,7 @@ import io.mmstream.model.tensor.Weights;
  * One Q-Former layer over {@code [queries; instruction]} rows: self-attention over all rows, then
  * (on cross-attention layers) the query rows alone attend to the image, then the query rows go
  * through {@code intermediate_query/output_query} and the instruction rows through
- * {@code intermediate/output}.
+ * {@code intermediate/output}. BLIP-2's Q-Former has query rows only.
  */
 final class QFormerLayer {
   private final BlipTextAttention attention;
@@ -28,13 +28,14 @@ final class QFormerLayer {
     this.textFeedForward = textFeedForward;
   }
 
-  static QFormerLayer load(Weights w, InstructBlipQFormerConfig c, int index) {
+  /** @param textInput whether the layer has the instruction rows' {@code intermediate/output} (BLIP-2's has not) */
+  static QFormerLayer load(Weights w, InstructBlipQFormerConfig c, int index, boolean textInput) {
     int h = c.hiddenSize();
     return new QFormerLayer(
         attention(w.sub("attention"), c, h),
         c.hasCrossAttention(index) ? attention(w.sub("crossattention"), c, c.encoderHiddenSize()) : null,
         QFormerFeedForward.load(w, "intermediate_query", "output_query", c),
-        QFormerFeedForward.load(w, "intermediate", "output", c));
+        textInput ? QFormerFeedForward.load(w, "intermediate", "output", c) : null);
   }
 
   /** HF InstructBLIP names the inner attention {@code attention} where BLIP's text model says {@code self}. */
@@ -64,6 +65,9 @@ final class QFormerLayer {
     }
     NDArray out = queryFeedForward.forward(queryRows);
     if (rows > queries) {
+      if (textFeedForward == null) {
+        throw new IllegalArgumentException("this Q-Former takes no text rows");
+      }
       out = out.concat(textFeedForward.forward(h.get(":, " + queries + ":")), 1);
     }
     return out;

@@ -10,13 +10,16 @@ public enum Activation {
   /** OpenAI CLIP's {@code x * sigmoid(1.702 x)}. */
   QUICK_GELU,
   /** {@code x * sigmoid(x)} (LLaMA's SwiGLU gate). */
-  SILU;
+  SILU,
+  /** {@code max(x, 0)} (OPT). */
+  RELU;
 
   public static Activation fromConfig(String name) {
     return switch (name.toLowerCase(Locale.ROOT)) {
       case "gelu" -> GELU;
       case "quick_gelu" -> QUICK_GELU;
       case "silu", "swish" -> SILU;
+      case "relu" -> RELU;
       default -> throw new IllegalArgumentException("unsupported hidden_act '" + name + "'");
     };
   }
@@ -27,6 +30,7 @@ public enum Activation {
       case GELU -> ai.djl.nn.Activation.gelu(x);
       case QUICK_GELU -> ai.djl.nn.Activation.sigmoid(Scalars.multiply(x, 1.702f)).mul(x);
       case SILU -> ai.djl.nn.Activation.sigmoid(x).mul(x);
+      case RELU -> ai.djl.nn.Activation.relu(x);
     };
   }
 }

@@ -1,0 +1,54 @@
+package io.mmstream.model.blip2;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mmstream.model.blip.BlipVisionConfig;
+import io.mmstream.model.instructblip.InstructBlipConfig;
+import io.mmstream.model.instructblip.InstructBlipQFormerConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The image side of HF {@code Blip2Config} (and of InstructBLIP's): EVA ViT ({@code vision_config}), Q-Former
+ * ({@code qformer_config}), the number of query tokens, and which language model {@code text_config} holds; the
+ * language model's own config is read by its family ({@code text_config} is kept as JSON for that).
+ */
+public record Blip2Config(
+    String modelType, BlipVisionConfig vision, InstructBlipQFormerConfig qformer, int numQueryTokens,
+    String textModelType, JsonNode textConfig) {
+
+  public Blip2Config {
+    if (vision.hiddenSize() != qformer.encoderHiddenSize()) {
+      throw new IllegalArgumentException("qformer encoder_hidden_size " + qformer.encoderHiddenSize()
+          + " differs from the vision hidden_size " + vision.hiddenSize());
+    }
+    if (numQueryTokens < 1) {
+      throw new IllegalArgumentException("num_query_tokens must be >= 1, got " + numQueryTokens);
+    }
+  }
+
+  public static Blip2Config load(Path modelDirectory) throws IOException {
+    return fromJson(new ObjectMapper().readTree(modelDirectory.resolve("config.json").toFile()));
+  }
+
+  /** Reads a {@code blip-2} or {@code instructblip} config.json; HF's defaults for absent fields. */
+  public static Blip2Config fromJson(JsonNode root) {
+    String type = root.path("model_type").asText("blip-2");
+    if (!type.equals("blip-2") && !type.equals("instructblip")) {
+      throw new IllegalArgumentException("model_type '" + type + "' is neither blip-2 nor instructblip");
+    }
+    JsonNode text = root.path("text_config");
+    return new Blip2Config(
+        type,
+        InstructBlipConfig.visionFromJson(root.path("vision_config")),
+        InstructBlipQFormerConfig.fromJson(root.path("qformer_config")),
+        root.path("num_query_tokens").asInt(32),
+        text.path("model_type").asText("opt"),
+        text);
+  }
+
+  /** Whether the Q-Former also reads the prompt (InstructBLIP) or only its queries (BLIP-2). */
+  public boolean instructionAware() {
+    return modelType.equals("instructblip");
+  }
+}
