@@ -7,6 +7,7 @@ import io.mmstream.model.blip.BlipCaptionModel;
 import io.mmstream.model.blip2.Blip2OptModel;
 import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.instructblip.InstructBlipVicunaModel;
+import io.mmstream.model.qwenvl.QwenVlChatModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +43,12 @@ public final class VisionLanguageModels {
           return InstructBlipVicunaModel.load(modelDirectory, manager);
         }
         throw new IOException(modelDirectory + ": InstructBLIP with a '" + textType + "' language model is not supported");
+      }
+      case "qwen" -> {
+        if (config.has("visual")) {
+          return QwenVlChatModel.load(modelDirectory, manager);
+        }
+        throw new IOException(modelDirectory + ": a Qwen model without a 'visual' tower is not a vision-language model");
       }
       default -> throw new IOException(modelDirectory + ": model_type '" + type
           + "' is not a generative vision-language model mmstream supports");
