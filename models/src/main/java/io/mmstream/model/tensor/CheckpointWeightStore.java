@@ -1,5 +1,6 @@
 package io.mmstream.model.tensor;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * Tensors of a Hugging Face model directory: {@code model.safetensors}, or the shards listed in
@@ -63,6 +65,22 @@ public final class CheckpointWeightStore implements WeightStore {
         fileOf.put(e.name(), file);
       }
     }
+  }
+
+  /** Float16/bfloat16 checkpoints compute in their precision on GPU; everything else in float32. */
+  public static DataType computeType(Device device, Set<String> storedDtypes) {
+    if (!device.isGpu()) {
+      return DataType.FLOAT32;
+    }
+    Set<String> floats = storedDtypes.stream().filter(d -> d.startsWith("F") || d.equals("BF16"))
+        .collect(Collectors.toSet());
+    if (floats.equals(Set.of("F16"))) {
+      return DataType.FLOAT16;
+    }
+    if (floats.equals(Set.of("BF16"))) {
+      return DataType.BFLOAT16;
+    }
+    return DataType.FLOAT32;
   }
 
   /** Opens the checkpoint in {@code directory}; tensors are created with {@code manager}. */
