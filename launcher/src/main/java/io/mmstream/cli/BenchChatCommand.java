@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
         + "of K real-shape decoder layers, on CPU and on GPU when present.")
 public final class BenchChatCommand implements Callable<Integer> {
   /** Every preset {@code --preset} accepts; each family adds its own. */
-  static final List<ChatBenchPreset> PRESETS = List.of(new LlavaBenchPreset());
+  static final List<ChatBenchPreset> PRESETS = List.of(new LlavaBenchPreset(), new QwenVlBenchPreset());
 
   private static final long SEED = 42;
 

@@ -16,9 +16,9 @@ import java.util.function.LongConsumer;
  * then one token per row per step. Dynamic NTK's alpha is fixed at the prefill and kept, as the original's cache does.
  * The original's {@code StopWordsLogitsProcessor} is applied to the logits handed to the search: a row whose sequence
  * ends with a stop word gets {@code <|endoftext|>} forced (score 2^15), so the search stops there; the raw logits are
- * kept aside for {@link #rawLogits()}.
+ * kept aside for {@link #rawLogits()}. The prompt's embeddings stay the caller's.
  */
-final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
+public final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
   /** The score the original's stop-words processor gives {@code <|endoftext|>}. */
   private static final float FORCED_SCORE = 32768f;
 
@@ -38,7 +38,7 @@ final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
    * @param lastPromptId the prompt's last id (a stop word there would force the end at once)
    * @param firstRowTokens receives every token fed to row 0 (streaming); may do nothing
    */
-  QwenVlDecoder(QwenLMHeadModel language, NDManager manager, NDArray prefix, long lastPromptId, Set<Long> stopWords,
+  public QwenVlDecoder(QwenLMHeadModel language, NDManager manager, NDArray prefix, long lastPromptId, Set<Long> stopWords,
       long endOfText, LongConsumer firstRowTokens) {
     this.language = language;
     this.manager = manager;
@@ -53,6 +53,7 @@ final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
   @Override
   public NDArray append(long[][] tokens) {
     NDArray embeds;
+    boolean stepEmbeds = prefix == null;
     if (prefix != null) {
       embeds = prefix;
       prefix = null;
@@ -68,7 +69,9 @@ final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
     long t = hidden.getShape().get(1);
     NDArray logits = language.logits(hidden.get(new NDIndex(":, {}", t - 1)));
     hidden.close();
-    embeds.close();
+    if (stepEmbeds) {
+      embeds.close();
+    }
     if (lastTokens.length == 1) {
       rawFirstRow.add(logits.toFloatArray());
     }
@@ -97,7 +100,7 @@ final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
   }
 
   /** The unprocessed logits of every step while decoding one row (greedy search). */
-  float[][] rawLogits() {
+  public float[][] rawLogits() {
     return rawFirstRow.toArray(new float[0][]);
   }
 
