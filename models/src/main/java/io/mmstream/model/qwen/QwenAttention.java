@@ -3,6 +3,7 @@ package io.mmstream.model.qwen;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
 import io.mmstream.model.llama.LlamaKvCache;
 import io.mmstream.model.llama.RotaryEmbedding;
 import io.mmstream.model.nn.Linear;
@@ -13,6 +14,7 @@ import io.mmstream.model.tensor.Weights;
  * {@code QWenAttention}: one fused {@code c_attn} (with bias) split into q|k|v blocks of hidden_size, rotary on the
  * leading {@code rotary_dim} of each head, the logn factor on the queries past {@code seq_length}, scores divided by
  * {@code sqrt(head_dim)}, softmax in the activation dtype (no float32 upcast in the original), {@code c_proj}.
+ * Rotary runs in float32 and is cast back, as the original's {@code apply_rotary_pos_emb} does.
  */
 final class QwenAttention {
   private final Linear qkvProjection;
@@ -58,11 +60,11 @@ final class QwenAttention {
       v = cache.appendValues(layer, v);
     }
     if (logn != null) {
-      q = q.mul(logn);
+      q = q.mul(logn.toType(q.getDataType(), false));
     }
     NDArray scores = Scalars.divide(q.matMul(k.transpose(0, 1, 3, 2)), scoreDivisor);
     if (mask != null) {
-      scores = scores.add(mask);
+      scores = scores.add(mask).toType(x.getDataType(), false);
     }
     NDArray context = scores.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(b, t, hidden);
     return outputProjection.forward(context);
@@ -72,11 +74,13 @@ final class QwenAttention {
     return projected.reshape(b, t, heads, headDim).transpose(0, 2, 1, 3);
   }
 
+  /** Rotary in float32 whatever the activations' precision, cast back, as apply_rotary_pos_emb does. */
   private NDArray rotate(NDArray x, RotaryEmbedding rotary, NDList tables) {
-    if (rotaryDim == headDim) {
-      return rotary.apply(x, tables);
-    }
-    NDArray rotated = rotary.apply(x.get("..., :" + rotaryDim), tables);
-    return NDArrays.concat(new NDList(rotated, x.get("..., " + rotaryDim + ":")), -1);
+    NDArray x32 = x.toType(DataType.FLOAT32, false);
+    NDArray out = rotaryDim == headDim
+        ? rotary.apply(x32, tables)
+        : NDArrays.concat(new NDList(rotary.apply(x32.get("..., :" + rotaryDim), tables),
+            x32.get("..., " + rotaryDim + ":")), -1);
+    return out.toType(x.getDataType(), false);
   }
 }

@@ -19,6 +19,7 @@ import io.mmstream.model.qwen.QwenConfig;
 import io.mmstream.model.qwen.QwenLMHeadModel;
 import io.mmstream.model.qwen.QwenTokenizer;
 import io.mmstream.model.tensor.CheckpointWeightStore;
+import io.mmstream.model.tensor.DeviceMemory;
 import io.mmstream.model.tensor.WeightStore;
 import io.mmstream.model.tensor.Weights;
 import java.awt.image.BufferedImage;
@@ -99,8 +100,14 @@ public final class QwenVlChatModel implements VisionLanguageModel {
         generation.path("max_window_size").asInt(ChatMlTemplate.DEFAULT_MAX_WINDOW_SIZE));
     long eos = generation.path("eos_token_id").asLong(tokenizer.id(QwenTokenizer.END_OF_TEXT));
     int maxNew = generation.path("max_new_tokens").asInt(DEFAULT_MAX_NEW_TOKENS);
-    CheckpointWeightStore store = CheckpointWeightStore.open(directory, manager, DataType.FLOAT32, false);
+    DataType computeType;
+    try (CheckpointWeightStore probe = CheckpointWeightStore.open(directory, manager, DataType.FLOAT32, false)) {
+      computeType = CheckpointWeightStore.computeType(manager.getDevice(), probe.storedDtypes());
+    }
+    CheckpointWeightStore store = CheckpointWeightStore.open(directory, manager, computeType, false);
     try {
+      DeviceMemory.requireFits(directory.toString(), store.loadedBytes(), DeviceMemory.availableBytes(manager.getDevice()),
+          manager.getDevice());
       Weights w = new Weights(store);
       QwenLMHeadModel language = QwenLMHeadModel.load(w, lm);
       QwenVisionTransformer visual = QwenVisionTransformer.load(w.sub("transformer").sub("visual"), vision);
@@ -165,6 +172,7 @@ public final class QwenVlChatModel implements VisionLanguageModel {
           endOfText, stream::accept)) {
         GenerationResult result = SequenceGenerator.generate(decoder, new long[][] {{}}, config, options.recordLogits());
         long[] generated = result.sequences()[0];
+        stream.finish(generated);
         float[][] logits = null;
         if (options.recordLogits()) {
           logits = beams == 1 ? decoder.rawLogits() : result.stepLogits()[0];
@@ -199,7 +207,7 @@ public final class QwenVlChatModel implements VisionLanguageModel {
     if (spans.isEmpty()) {
       return embeds.expandDims(0);
     }
-    NDArray features = visual.forward(processor.pixelValues(images, call));
+    NDArray features = visual.forward(processor.pixelValues(images, call).toType(embeds.getDataType(), false));
     for (int s = 0; s < spans.size(); s++) {
       embeds.set(new NDIndex(spans.get(s)[0] + ":" + spans.get(s)[1]), features.get(s));
     }
@@ -249,6 +257,7 @@ public final class QwenVlChatModel implements VisionLanguageModel {
   private final class ReplyStream {
     private final Consumer<String> sink;
     private final List<Long> ids = new ArrayList<>();
+    private int seen;
     private int sent;
     private boolean stopped;
 
@@ -257,6 +266,7 @@ public final class QwenVlChatModel implements VisionLanguageModel {
     }
 
     void accept(long id) {
+      seen++;
       if (sink == null || stopped) {
         return;
       }
@@ -270,6 +280,20 @@ public final class QwenVlChatModel implements VisionLanguageModel {
       if (text.length() > sent) {
         sink.accept(text.substring(sent));
         sent = text.length();
+      }
+    }
+
+    /** The search's last id is never fed back to the decoder: it and any bytes held back go out at the end. */
+    void finish(long[] generated) {
+      for (int i = seen; i < generated.length; i++) {
+        accept(generated[i]);
+      }
+      if (sink != null && !ids.isEmpty()) {
+        String text = tokenizer.decode(ids.stream().mapToLong(Long::longValue).toArray());
+        if (text.length() > sent) {
+          sink.accept(text.substring(sent));
+          sent = text.length();
+        }
       }
     }
 

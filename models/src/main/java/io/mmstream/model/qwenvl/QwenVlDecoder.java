@@ -3,6 +3,7 @@ package io.mmstream.model.qwenvl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import io.mmstream.model.generation.IncrementalDecoder;
 import io.mmstream.model.llama.LlamaKvCache;
 import io.mmstream.model.qwen.QwenLMHeadModel;
@@ -73,7 +74,7 @@ public final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
       embeds.close();
     }
     if (lastTokens.length == 1) {
-      rawFirstRow.add(logits.toFloatArray());
+      rawFirstRow.add(logits.toType(DataType.FLOAT32, false).toFloatArray());
     }
     for (int r = 0; r < lastTokens.length; r++) {
       if (stopWords.contains(lastTokens[r])) {

@@ -130,6 +130,19 @@ class QwenVlParityTest {
   }
 
   @Test
+  void streamedTextIsTheReplyAndStopsAtTheStopWord() {
+    JsonNode c2 = fixture.caseNamed("c2");
+    StringBuilder streamed = new StringBuilder();
+    GenerationRequest request = new GenerationRequest(List.of(images.get("images/green_triangle.png")),
+        List.of("images/green_triangle.png"), c2.get("prompt").asText(), List.of());
+    GeneratedText result = model.generate(List.of(request),
+        DecodingOptions.greedy(c2.get("max_new_tokens").asInt()).withTextSink(streamed::append)).get(0);
+    assertThat(result.ids()).containsExactly(QwenVlFixture.longs(c2.get("greedy_new_ids")));
+    assertThat(streamed.toString().strip()).isEqualTo(result.text()).isNotEmpty();
+    assertThat(model.reply(new long[] {70, 480, 322, 320})).isEqualTo(model.reply(new long[] {70, 480}));
+  }
+
+  @Test
   void anImageWithoutTagIsWrittenAsFromListFormatDoes() {
     JsonNode c0 = fixture.caseNamed("c0");
     String text = "Describe this image.";
