@@ -75,7 +75,8 @@ final class QwenVlBenchPreset implements ChatBenchPreset {
       @Override
       public void generate(NDArray inputsEmbeds, int newTokens) {
         try (NDManager call = manager.newSubManager();
-            QwenVlDecoder decoder = new QwenVlDecoder(model, call, inputsEmbeds, 0, Set.of(), END_OF_TEXT, id -> {})) {
+            QwenVlDecoder decoder =
+                new QwenVlDecoder(model, call, inputsEmbeds, 0, Set.of(), END_OF_TEXT, id -> {}, false)) {
           // The stop token is forbidden until newTokens, so every run decodes the same count.
           SequenceGenerator.generate(decoder, new long[][] {{}},
               new GenerationConfig(newTokens, newTokens, 1, 1f, 1f, END_OF_TEXT, END_OF_TEXT), false);

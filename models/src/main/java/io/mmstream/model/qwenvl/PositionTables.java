@@ -1,6 +1,7 @@
 package io.mmstream.model.qwenvl;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -23,7 +24,7 @@ final class PositionTables {
       return table;
     }
     int dim = (int) table.getShape().get(1);
-    float[] in = table.toFloatArray();
+    float[] in = table.toType(DataType.FLOAT32, false).toFloatArray();
     int[][] taps = new int[target][4];
     float[][] weights = new float[target][4];
     float scale = (float) source / target;
@@ -53,7 +54,7 @@ final class PositionTables {
         }
       }
     }
-    return table.getManager().create(out, new Shape(tokens, dim));
+    return table.getManager().create(out, new Shape(tokens, dim)).toType(table.getDataType(), false);
   }
 
   /** torch's {@code get_cubic_upsample_coefficients} for the fraction {@code t}. */

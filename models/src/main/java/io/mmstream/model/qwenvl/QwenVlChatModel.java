@@ -169,7 +169,7 @@ public final class QwenVlChatModel implements VisionLanguageModel {
       NDArray embeds = inputsEmbeds(call, ids, conversation.supplied());
       ReplyStream stream = new ReplyStream(options.textSink());
       try (QwenVlDecoder decoder = new QwenVlDecoder(language, call, embeds, ids[ids.length - 1], stopWords,
-          endOfText, stream::accept)) {
+          endOfText, stream::accept, options.recordLogits() && beams == 1)) {
         GenerationResult result = SequenceGenerator.generate(decoder, new long[][] {{}}, config, options.recordLogits());
         long[] generated = result.sequences()[0];
         stream.finish(generated);

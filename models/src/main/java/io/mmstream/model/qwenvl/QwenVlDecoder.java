@@ -29,6 +29,7 @@ public final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
   private final Set<Long> stopWords;
   private final long endOfText;
   private final LongConsumer firstRowTokens;
+  private final boolean recordLogits;
   private final List<float[]> rawFirstRow = new ArrayList<>();
   private NDArray prefix;
   private long[] lastTokens;
@@ -38,9 +39,10 @@ public final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
    * @param prefix the prompt's embeddings [1, L, D]
    * @param lastPromptId the prompt's last id (a stop word there would force the end at once)
    * @param firstRowTokens receives every token fed to row 0 (streaming); may do nothing
+   * @param recordLogits keep each step's raw logits for {@link #rawLogits()}
    */
   public QwenVlDecoder(QwenLMHeadModel language, NDManager manager, NDArray prefix, long lastPromptId, Set<Long> stopWords,
-      long endOfText, LongConsumer firstRowTokens) {
+      long endOfText, LongConsumer firstRowTokens, boolean recordLogits) {
     this.language = language;
     this.manager = manager;
     this.cache = language.newCache(manager);
@@ -49,6 +51,7 @@ public final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
     this.stopWords = stopWords;
     this.endOfText = endOfText;
     this.firstRowTokens = firstRowTokens;
+    this.recordLogits = recordLogits;
   }
 
   @Override
@@ -64,17 +67,20 @@ public final class QwenVlDecoder implements IncrementalDecoder, AutoCloseable {
         lastTokens[r] = tokens[r][tokens[r].length - 1];
       }
       firstRowTokens.accept(lastTokens[0]);
-      embeds = language.transformer().embed(manager.create(tokens));
+      try (NDArray ids = manager.create(tokens)) {
+        embeds = language.transformer().embed(ids);
+      }
     }
     NDArray hidden = language.transformer().forward(embeds, cache, ntkAlpha);
     long t = hidden.getShape().get(1);
-    NDArray logits = language.logits(hidden.get(new NDIndex(":, {}", t - 1)));
+    // Float32 for the search whatever the compute precision (argmax is unchanged; scores are read on the host).
+    NDArray logits = language.logits(hidden.get(new NDIndex(":, {}", t - 1))).toType(DataType.FLOAT32, false);
     hidden.close();
     if (stepEmbeds) {
       embeds.close();
     }
-    if (lastTokens.length == 1) {
-      rawFirstRow.add(logits.toType(DataType.FLOAT32, false).toFloatArray());
+    if (recordLogits && lastTokens.length == 1) {
+      rawFirstRow.add(logits.toFloatArray());
     }
     for (int r = 0; r < lastTokens.length; r++) {
       if (stopWords.contains(lastTokens[r])) {
