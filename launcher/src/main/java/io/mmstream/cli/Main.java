@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
     subcommands = {CommandLine.HelpCommand.class, DemoCommand.class, StreamAppCommand.class, WorkerCommand.class, PublishCommand.class,
         TailCommand.class, ClipCommand.class, CaptionCommand.class, VqaCommand.class, InstructCommand.class,
         GenerateCommand.class, ChatCommand.class, TrainDemoCommand.class, EvalDemoCommand.class, DemoSamplesCommand.class,
-        BenchCommand.class})
+        BenchCommand.class, SchemasCommand.class})
 public final class Main implements Runnable {
 
   @Override

@@ -7,6 +7,7 @@ import io.mmstream.model.blip.BlipCaptionModel;
 import io.mmstream.model.blip2.Blip2OptModel;
 import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.instructblip.InstructBlipVicunaModel;
+import io.mmstream.model.llava.LlavaChatModel;
 import io.mmstream.model.qwenvl.QwenVlChatModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,6 +44,9 @@ public final class VisionLanguageModels {
           return InstructBlipVicunaModel.load(modelDirectory, manager);
         }
         throw new IOException(modelDirectory + ": InstructBLIP with a '" + textType + "' language model is not supported");
+      }
+      case "llava" -> {
+        return LlavaChatModel.load(modelDirectory, manager);
       }
       case "qwen" -> {
         if (config.has("visual")) {

@@ -24,7 +24,9 @@ public final class HistoryWindow {
   }
 
   /**
-   * Drops turns from the oldest until {@code promptTokens(kept) + newTokens <= contextTokens}.
+   * Drops turns from the oldest until {@code promptTokens(kept) + newTokens <= contextTokens}: the fewest dropped
+   * turns that fit. The prompt only grows with the turns it holds, so the count is found by bisection (a few
+   * measurements instead of one per turn; each measurement tokenizes a whole prompt).
    *
    * @param promptTokens the prompt's length in the language model's positions for a given history
    * @throws IllegalArgumentException when even the question alone, without history, does not fit
@@ -32,17 +34,26 @@ public final class HistoryWindow {
   public static Fitted fit(
       List<ChatTurn> history, int contextTokens, int newTokens, ToIntFunction<List<ChatTurn>> promptTokens) {
     int budget = contextTokens - newTokens;
-    for (int dropped = 0; dropped <= history.size(); dropped++) {
-      List<ChatTurn> kept = history.subList(dropped, history.size());
-      int length = promptTokens.applyAsInt(kept);
-      if (length <= budget) {
-        return new Fitted(kept, dropped);
-      }
-      if (kept.isEmpty()) {
-        throw new IllegalArgumentException("the prompt alone takes " + length + " of the model's " + contextTokens
-            + " positions, leaving fewer than the " + newTokens + " new tokens asked for");
+    int turns = history.size();
+    if (promptTokens.applyAsInt(history) <= budget) {
+      return new Fitted(history, 0);
+    }
+    int alone = promptTokens.applyAsInt(List.of());
+    if (alone > budget) {
+      throw new IllegalArgumentException("the prompt alone takes " + alone + " of the model's " + contextTokens
+          + " positions, leaving fewer than the " + newTokens + " new tokens asked for");
+    }
+    // Dropping `low` turns does not fit, dropping `high` does.
+    int low = 0;
+    int high = turns;
+    while (high - low > 1) {
+      int middle = (low + high) >>> 1;
+      if (promptTokens.applyAsInt(history.subList(middle, turns)) <= budget) {
+        high = middle;
+      } else {
+        low = middle;
       }
     }
-    throw new AssertionError("unreachable: the empty history either fits or throws");
+    return new Fitted(history.subList(high, turns), high);
   }
 }

@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.Shape;
 import io.mmstream.model.clip.ClipVisionTransformer;
 import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationResult;
+import io.mmstream.model.generation.IncrementalDecoder;
 import io.mmstream.model.generation.SequenceGenerator;
 import io.mmstream.model.llama.LlamaForCausalLM;
 import io.mmstream.model.llama.LlamaPrefixDecoder;
@@ -24,6 +25,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * LLaVA-1.5 over a llava-hf checkpoint ({@code LlavaForConditionalGeneration}): CLIP vision tower → the hidden
@@ -173,10 +175,16 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
    */
   public GenerationResult generate(
       NDArray inputsEmbeds, GenerationConfig generation, boolean useKvCache, boolean recordLogits) {
+    return generate(inputsEmbeds, generation, useKvCache, recordLogits, UnaryOperator.identity());
+  }
+
+  /** As above, the search seeing the decoder through {@code watch} (e.g. to stream the text). */
+  public GenerationResult generate(NDArray inputsEmbeds, GenerationConfig generation, boolean useKvCache,
+      boolean recordLogits, UnaryOperator<IncrementalDecoder> watch) {
     long batch = inputsEmbeds.getShape().get(0);
     NDArray mask = inputsEmbeds.getManager().ones(new Shape(batch, inputsEmbeds.getShape().get(1)), DataType.INT64);
     try (LlamaPrefixDecoder session = new LlamaPrefixDecoder(languageModel, inputsEmbeds, mask, useKvCache)) {
-      return SequenceGenerator.generate(session, new long[(int) batch][0], generation, recordLogits);
+      return SequenceGenerator.generate(watch.apply(session), new long[(int) batch][0], generation, recordLogits);
     } finally {
       mask.close();
     }

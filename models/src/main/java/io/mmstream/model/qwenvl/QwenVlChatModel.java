@@ -177,7 +177,8 @@ public final class QwenVlChatModel implements VisionLanguageModel {
         if (options.recordLogits()) {
           logits = beams == 1 ? decoder.rawLogits() : result.stepLogits()[0];
         }
-        return new GeneratedText(ids, generated, reply(generated), logits);
+        return new GeneratedText(ids, generated, reply(generated), logits,
+            conversation.history().size() - prompt.keptTurns());
       }
     }
   }

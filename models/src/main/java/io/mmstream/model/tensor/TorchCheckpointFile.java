@@ -116,7 +116,11 @@ public final class TorchCheckpointFile implements TensorFile {
         if (e == null) {
           throw new CheckpointFormatException(path, "storage '" + s.key() + "' has no entry " + root + "data/" + s.key());
         }
-        long expected = Math.multiplyExact(s.elementCount(), DTypes.byteWidth(s.dtype(), path));
+        int width = DTypes.byteWidth(s.dtype(), path);
+        if (s.elementCount() > Long.MAX_VALUE / width) {
+          throw new CheckpointFormatException(path, "storage '" + s.key() + "' claims " + s.elementCount() + " elements");
+        }
+        long expected = s.elementCount() * width;
         if (e.size() != expected) {
           throw new CheckpointFormatException(path, "storage '" + s.key() + "' (" + s.elementCount() + " × "
               + s.dtype() + " = " + expected + " bytes) but entry " + e.name() + " holds " + e.size() + " bytes");

@@ -87,6 +87,43 @@ public final class HfLlamaTokenizer {
     return ids.stream().mapToInt(Integer::intValue).toArray();
   }
 
+  /**
+   * {@code tokenizer.decode(ids)} (special tokens kept, no clean-up, as LLaVA's config says): the first
+   * token's {@code ▁} dropped, runs between special tokens decoded by sentencepiece without its own
+   * dummy-prefix removal, special tokens written as their text.
+   */
+  public String decode(int[] ids) {
+    List<String> tokens = new ArrayList<>();
+    for (int id : ids) {
+      tokens.add(id < pieces.pieceCount() ? pieces.idToPiece(id) : specialText(id));
+    }
+    if (tokens.isEmpty()) {
+      return "";
+    }
+    if (tokens.get(0).startsWith(SPACE)) {
+      tokens.set(0, tokens.get(0).substring(SPACE.length()));
+    }
+    StringBuilder out = new StringBuilder();
+    List<String> run = new ArrayList<>();
+    for (String token : tokens) {
+      if (specials.containsKey(token)) {
+        out.append(pieces.decodePieces(run, false)).append(token);
+        run.clear();
+      } else {
+        run.add(token);
+      }
+    }
+    return out.append(pieces.decodePieces(run, false)).toString();
+  }
+
+  private String specialText(int id) {
+    return specials.entrySet().stream()
+        .filter(e -> e.getValue() == id)
+        .map(Map.Entry::getKey)
+        .findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("id " + id + " is neither a piece nor an added token"));
+  }
+
   /** Text chunks (String) and special tokens (Integer id), in order. */
   private List<Object> split(String text) {
     List<Object> out = new ArrayList<>();

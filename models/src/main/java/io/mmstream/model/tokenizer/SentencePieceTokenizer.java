@@ -190,6 +190,11 @@ public final class SentencePieceTokenizer {
 
   /** decode of pieces given as text; a piece outside the vocabulary is decoded as written. */
   public String decodePieces(List<String> pieces) {
+    return decodePieces(pieces, model.addDummyPrefix() && !model.treatWhitespaceAsSuffix());
+  }
+
+  /** decodePieces, dropping the first piece's leading {@code ▁} only when {@code removeDummyPrefix}. */
+  public String decodePieces(List<String> pieces, boolean removeDummyPrefix) {
     StringBuilder out = new StringBuilder();
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     boolean first = true;
@@ -207,8 +212,8 @@ public final class SentencePieceTokenizer {
             case UNKNOWN -> model.unkSurface();
             default -> piece;
           };
-      if (first && type != PieceType.CONTROL && type != PieceType.UNKNOWN && model.addDummyPrefix()
-          && !model.treatWhitespaceAsSuffix() && surface.startsWith(SPACE)) {
+      if (first && removeDummyPrefix && type != PieceType.CONTROL && type != PieceType.UNKNOWN
+          && surface.startsWith(SPACE)) {
         surface = surface.substring(SPACE.length());
       }
       if (type != PieceType.CONTROL) {

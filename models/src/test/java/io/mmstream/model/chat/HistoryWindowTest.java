@@ -30,6 +30,22 @@ class HistoryWindowTest {
   }
 
   @Test
+  void everyHistoryLengthAndBudgetGivesTheFewestDroppedTurnsThatFit() {
+    for (int turns = 0; turns <= 9; turns++) {
+      List<ChatTurn> history = java.util.Collections.nCopies(turns, new ChatTurn("q", "a"));
+      for (int context = 20; context <= 70; context++) {
+        HistoryWindow.Fitted fitted = HistoryWindow.fit(history, context, 10, LENGTH);
+        int expected = 0;
+        while (10 + 5 * (turns - expected) + 10 > context) {
+          expected++;
+        }
+        assertThat(fitted.droppedTurns()).as(turns + " turns, context " + context).isEqualTo(expected);
+        assertThat(fitted.history()).hasSize(turns - expected);
+      }
+    }
+  }
+
+  @Test
   void questionThatCannotFitIsRefused() {
     assertThatThrownBy(() -> HistoryWindow.fit(HISTORY, 15, 10, LENGTH))
         .isInstanceOf(IllegalArgumentException.class)

@@ -155,6 +155,11 @@ class TorchCheckpointFileTest {
     Path noStorage = new TorchCheckpointWriter().pickle(claimsEight).write(dir.resolve("none.bin"));
     assertThatThrownBy(() -> TorchCheckpointFile.open(noStorage))
         .hasMessageContaining("storage '0' has no entry archive/data/0");
+    Pickle huge = stateDictWith(p -> f32Tensor(p, 1L << 62, 0, dims(1), dims(1)));
+    Path hugeStorage = new TorchCheckpointWriter().pickle(huge).storage("0", floats(1)).write(dir.resolve("huge.bin"));
+    assertThatThrownBy(() -> TorchCheckpointFile.open(hugeStorage))
+        .isInstanceOf(CheckpointFormatException.class)
+        .hasMessageContaining("storage '0' claims 4611686018427387904 elements");
     Pickle twoSizes = new Pickle().proto().emptyOrderedDict().op('(').str("a");
     f32Tensor(twoSizes, 4, 0, dims(4), dims(1)).str("b");
     f32Tensor(twoSizes, 8, 0, dims(8), dims(1)).op('u', '.');

@@ -79,6 +79,10 @@ class SentencePieceTokenizerTest {
         }
       }
       assertThat(ids).as(c.get("name").asText()).isEqualTo(ints(textOrArray(c.get("prompt_ids"))));
+      // the reply text the original keeps: tokenizer.decode(new_ids).strip()
+      int[] generated = ints(c.get("greedy_new_ids")).stream().mapToInt(Integer::intValue).toArray();
+      assertThat(tokenizer.decode(generated).strip()).as(c.get("name").asText())
+          .isEqualTo(c.get("greedy_text").asText());
     }
   }
 
