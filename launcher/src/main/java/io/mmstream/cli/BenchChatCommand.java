@@ -28,8 +28,8 @@ import picocli.CommandLine.Option;
         + "of K real-shape decoder layers, on CPU and on GPU when present.")
 public final class BenchChatCommand implements Callable<Integer> {
   /** Every preset {@code --preset} accepts; each family adds its own. */
-  static final List<ChatBenchPreset> PRESETS =
-      List.of(new LlavaBenchPreset(), new VisualGlmBenchPreset(), new MiniGpt4BenchPreset());
+  static final List<ChatBenchPreset> PRESETS = List.of(new LlavaBenchPreset(), new VisualGlmBenchPreset(),
+      new MiniGpt4BenchPreset(), new QwenVlBenchPreset());
 
   private static final long SEED = 42;
 

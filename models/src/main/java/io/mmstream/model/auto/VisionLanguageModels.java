@@ -12,6 +12,7 @@ import io.mmstream.model.minigpt4.MiniGpt4Chat;
 import io.mmstream.model.minigpt4.MiniGpt4Files;
 import io.mmstream.model.visualglm.VisualGlmChatModel;
 import io.mmstream.model.visualglm.VisualGlmConfig;
+import io.mmstream.model.qwenvl.QwenVlChatModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,6 +62,12 @@ public final class VisionLanguageModels {
           return VisualGlmChatModel.load(modelDirectory, manager);
         }
         throw new IOException(modelDirectory + ": ChatGLM without an image module is not a vision-language model");
+      }
+      case "qwen" -> {
+        if (config.has("visual")) {
+          return QwenVlChatModel.load(modelDirectory, manager);
+        }
+        throw new IOException(modelDirectory + ": a Qwen model without a 'visual' tower is not a vision-language model");
       }
       default -> throw new IOException(modelDirectory + ": model_type '" + type
           + "' is not a generative vision-language model mmstream supports");
