@@ -12,7 +12,9 @@ public enum Activation {
   /** {@code x * sigmoid(x)} (LLaMA's SwiGLU gate). */
   SILU,
   /** {@code max(x, 0)} (OPT). */
-  RELU;
+  RELU,
+  /** The tanh approximation {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))} (HF {@code gelu_new}). */
+  GELU_NEW;
 
   public static Activation fromConfig(String name) {
     return switch (name.toLowerCase(Locale.ROOT)) {
@@ -20,6 +22,7 @@ public enum Activation {
       case "quick_gelu" -> QUICK_GELU;
       case "silu", "swish" -> SILU;
       case "relu" -> RELU;
+      case "gelu_new", "gelu_pytorch_tanh" -> GELU_NEW;
       default -> throw new IllegalArgumentException("unsupported hidden_act '" + name + "'");
     };
   }
@@ -31,6 +34,7 @@ public enum Activation {
       case QUICK_GELU -> ai.djl.nn.Activation.sigmoid(Scalars.multiply(x, 1.702f)).mul(x);
       case SILU -> ai.djl.nn.Activation.sigmoid(x).mul(x);
       case RELU -> ai.djl.nn.Activation.relu(x);
+      case GELU_NEW -> x.pow(3).mul(0.044715f).add(x).mul((float) Math.sqrt(2 / Math.PI)).tanh().add(1f).mul(x).mul(0.5f);
     };
   }
 }
