@@ -3,6 +3,7 @@ package io.mmstream.model.blip2;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.blip.BlipImagePreprocessor;
 import io.mmstream.model.generation.DecodingOptions;
@@ -11,7 +12,9 @@ import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationRequest;
 import io.mmstream.model.generation.GenerationResult;
 import io.mmstream.model.generation.VisionLanguageModel;
+import io.mmstream.model.generation.VisualQuestionAnswering;
 import io.mmstream.model.instructblip.TokenBatch;
+import io.mmstream.model.t5.T5DecoderState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -27,7 +30,12 @@ import java.util.Map;
  * Q-Former through its BERT tokenizer; prompts of a batch are right-padded; decoding starts from
  * {@code decoder_start_token_id} and stops at {@code </s>}.
  */
-public final class Blip2T5Model implements VisionLanguageModel {
+public final class Blip2T5Model implements VisionLanguageModel, VisualQuestionAnswering {
+  /** LAVIS' BLIP-2 VQA prompt ({@code predict_answers}' template); InstructBLIP takes the question as it is. */
+  public static final String VQA_PROMPT = "Question: %s Answer:";
+  /** The answers {@link #yesProbabilities} compares. */
+  public static final String YES = "yes";
+  public static final String NO = "no";
   /** LAVIS' {@code max_txt_len} for the Q-Former instruction (InstructBLIP), truncated on the left. */
   public static final int QFORMER_MAX_TOKENS = 128;
   public static final String QFORMER_TOKENIZER_DIR = "qformer_tokenizer";
@@ -135,39 +143,92 @@ public final class Blip2T5Model implements VisionLanguageModel {
         model.textConfig().padTokenId());
   }
 
-  @Override
-  public List<GeneratedText> generate(List<GenerationRequest> requests, DecodingOptions decoding) {
-    if (requests.isEmpty()) {
-      return List.of();
-    }
+  /** Visual prefixes {@code [B, Q, d_model]} of the requests (the Q-Former reads the prompts for InstructBLIP). */
+  private NDArray visualPrefix(NDManager call, List<GenerationRequest> requests) {
     List<PixelImage> pictures = new ArrayList<>();
-    long[][] prompts = new long[requests.size()][];
     long[][] qformerPrompts = new long[requests.size()][];
-    for (int i = 0; i < prompts.length; i++) {
+    for (int i = 0; i < requests.size(); i++) {
       GenerationRequest request = requests.get(i);
       if (request.images().size() != 1) {
         throw new IllegalArgumentException(modelType() + " takes exactly one image per request, got "
             + request.images().size());
       }
       pictures.add(request.images().get(0));
-      prompts[i] = promptIds(request.prompt());
       if (qformerTokenizer != null) {
         qformerPrompts[i] = qformerIds(request.prompt());
       }
     }
-    long pad = model.textConfig().padTokenId();
-    TokenBatch batch = TokenBatch.pad(prompts, pad, false);
+    NDArray states = model.encoder().encodeImages(images.pixelValues(pictures, call));
+    if (qformerTokenizer == null) {
+      return model.project(model.encoder().queryOutput(states));
+    }
+    TokenBatch qformer = TokenBatch.pad(qformerPrompts, model.config().qformer().padTokenId(), false);
+    return model.project(model.encoder().queryOutput(states, qformer.idsArray(call), qformer.maskArray(call)));
+  }
+
+  @Override
+  public String questionPrompt(String question) {
+    return model.config().instructionAware() ? question : String.format(VQA_PROMPT, question);
+  }
+
+  @Override
+  public double[] yesProbabilities(List<GenerationRequest> requests) {
+    if (requests.isEmpty()) {
+      return new double[0];
+    }
+    long[][] prompts = new long[requests.size()][];
+    for (int i = 0; i < prompts.length; i++) {
+      prompts[i] = promptIds(requests.get(i).prompt());
+    }
+    TokenBatch batch = TokenBatch.pad(prompts, model.textConfig().padTokenId(), false);
+    try (NDManager call = manager.newSubManager()) {
+      NDArray mask = model.encoderMask(batch.maskArray(call));
+      NDArray encoded = model.languageModel().encode(
+          model.encoderInputs(visualPrefix(call, requests), batch.idsArray(call)), mask);
+      double[] logYes = answerLogProbabilities(call, encoded, mask, tokenizer.encode(YES, false, false).getIds());
+      double[] logNo = answerLogProbabilities(call, encoded, mask, tokenizer.encode(NO, false, false).getIds());
+      double[] out = new double[prompts.length];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = 1.0 / (1.0 + Math.exp(logNo[i] - logYes[i]));
+      }
+      return out;
+    }
+  }
+
+  /** Sum of log-probabilities of {@code answer} as the decoder's first tokens, teacher forced in one pass. */
+  private double[] answerLogProbabilities(NDManager call, NDArray encoded, NDArray mask, long[] answer) {
+    int rows = (int) encoded.getShape().get(0);
+    long[][] decoderIds = new long[rows][answer.length];
+    for (long[] row : decoderIds) {
+      row[0] = model.textConfig().decoderStartTokenId();
+      System.arraycopy(answer, 0, row, 1, answer.length - 1);
+    }
+    try (T5DecoderState state = model.languageModel().newDecoderState(encoded, mask)) {
+      NDArray logProbs = model.languageModel().logits(model.languageModel().decode(call.create(decoderIds), state))
+          .toType(DataType.FLOAT32, false).logSoftmax(-1);
+      NDArray targets = call.create(answer).reshape(1, answer.length, 1).repeat(0, rows);
+      float[] picked = logProbs.gather(targets, 2).sum(new int[] {1, 2}).toFloatArray();
+      double[] out = new double[rows];
+      for (int r = 0; r < rows; r++) {
+        out[r] = picked[r];
+      }
+      return out;
+    }
+  }
+
+  @Override
+  public List<GeneratedText> generate(List<GenerationRequest> requests, DecodingOptions decoding) {
+    if (requests.isEmpty()) {
+      return List.of();
+    }
+    long[][] prompts = new long[requests.size()][];
+    for (int i = 0; i < prompts.length; i++) {
+      prompts[i] = promptIds(requests.get(i).prompt());
+    }
+    TokenBatch batch = TokenBatch.pad(prompts, model.textConfig().padTokenId(), false);
     GenerationResult result;
     try (NDManager call = manager.newSubManager()) {
-      NDArray states = model.encoder().encodeImages(images.pixelValues(pictures, call));
-      NDArray queries;
-      if (qformerTokenizer != null) {
-        TokenBatch qformer = TokenBatch.pad(qformerPrompts, model.config().qformer().padTokenId(), false);
-        queries = model.encoder().queryOutput(states, qformer.idsArray(call), qformer.maskArray(call));
-      } else {
-        queries = model.encoder().queryOutput(states);
-      }
-      result = model.generate(model.project(queries), batch.idsArray(call), batch.maskArray(call),
+      result = model.generate(visualPrefix(call, requests), batch.idsArray(call), batch.maskArray(call),
           generationConfig(decoding), decoding.recordLogits());
     }
     long eos = model.textConfig().eosTokenId();
