@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(
     name = "bench",
     description = "Benchmarks (stream, clip, blip, worker, instruct).",
-    subcommands = {BenchStreamCommand.class, BenchBlipCommand.class, BenchInstructCommand.class, BenchWorkerCommand.class, BenchClipCommand.class})
+    subcommands = {BenchStreamCommand.class, BenchBlipCommand.class, BenchInstructCommand.class, BenchBlip2Command.class, BenchWorkerCommand.class, BenchClipCommand.class})
 public final class BenchCommand implements Runnable {
   @Override
   public void run() {
