@@ -1,11 +1,13 @@
 package io.mmstream.model.blip2;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.generation.DecodingOptions;
 import io.mmstream.model.generation.GeneratedText;
@@ -166,6 +168,30 @@ abstract class T5FamilyParityTest {
             m.create(new long[][] {onesLike(promptIds)}), config, false);
         assertThat(result.sequences()[0]).as("beam " + beam).containsExactly(Blip2Fixture.longs(beam.get("ids")));
       }
+    }
+  }
+
+  @Test
+  void yesProbabilityIsTheFirstStepsYesNoOdds() throws IOException {
+    JsonNode vocab = new ObjectMapper().readTree(fixture.dir.resolve("tokenizer.json").toFile())
+        .get("model").get("vocab");
+    int yes = -1;
+    int no = -1;
+    for (int i = 0; i < vocab.size(); i++) {
+      String piece = vocab.get(i).get(0).asText();
+      yes = piece.equals("\u2581yes") ? i : yes;
+      no = piece.equals("\u2581no") ? i : no;
+    }
+    assertThat(yes).isPositive();
+    assertThat(no).isPositive();
+    List<GenerationRequest> requests = List.of(
+        GenerationRequest.of(fixture.image("images/red_circle.png"), vlm.questionPrompt("is there a circle?")),
+        GenerationRequest.of(fixture.image("images/gradient.png"), vlm.questionPrompt("is it dark?")));
+    double[] scored = vlm.yesProbabilities(requests);
+    for (int i = 0; i < requests.size(); i++) {
+      float[] first = vlm.generate(List.of(requests.get(i)), DecodingOptions.greedy(1).withLogits()).get(0).stepLogits()[0];
+      assertThat(scored[i]).isCloseTo(1.0 / (1.0 + Math.exp(first[no] - first[yes])),
+          within(1e-5));
     }
   }
 
