@@ -154,7 +154,7 @@ public final class DemoCommand implements Callable<Integer> {
       consumer.subscribe(List.of(Topics.ENRICHED, Topics.MODERATION, Topics.DLQ));
       while (!stop.get() && System.currentTimeMillis() < finishBy) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          AvroSerde<? extends SpecificRecord> serde = TailCommand.serdeFor(r.topic());
+          AvroSerde<? extends SpecificRecord> serde = TailCommand.serdeFor(r.topic(), AvroSerdes.standard());
           SpecificRecord value = serde.deserializer().deserialize(r.topic(), r.value());
           System.out.println(json ? RecordText.json(value) : RecordText.line(value));
           if (r.topic().equals(Topics.ENRICHED)) {

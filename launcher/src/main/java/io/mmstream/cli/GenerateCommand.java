@@ -78,6 +78,10 @@ public final class GenerateCommand implements Callable<Integer> {
         turns = List.of();
       }
       GeneratedText result = vlm.generate(List.of(new GenerationRequest(pixels, prompt, turns)), decoding).get(0);
+      if (result.droppedTurns() > 0) {
+        System.err.println("note: the " + result.droppedTurns() + " oldest history turn(s) did not fit the model's "
+            + "context and were left out");
+      }
       if (!output.json) {
         System.out.println(result.text());
         return 0;
@@ -88,6 +92,7 @@ public final class GenerateCommand implements Callable<Integer> {
       r.set("prompt_ids", BlipCliSupport.ids(result.promptIds()));
       r.set("ids", BlipCliSupport.ids(result.ids()));
       r.put("text", result.text());
+      r.put("dropped_turns", result.droppedTurns());
       BlipCliSupport.putStepLogits(r, result.stepLogits());
       System.out.println(BlipCliSupport.JSON.writeValueAsString(root));
     }

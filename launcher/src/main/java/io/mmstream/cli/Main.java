@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
     description = "Streaming multimodal enrichment on Apache Kafka.",
     subcommands = {CommandLine.HelpCommand.class, DemoCommand.class, StreamAppCommand.class, WorkerCommand.class, PublishCommand.class,
         TailCommand.class, ClipCommand.class, CaptionCommand.class, VqaCommand.class, InstructCommand.class,
-        GenerateCommand.class, TrainDemoCommand.class, EvalDemoCommand.class, DemoSamplesCommand.class, BenchCommand.class})
+        GenerateCommand.class, ChatCommand.class, TrainDemoCommand.class, EvalDemoCommand.class, DemoSamplesCommand.class,
+        BenchCommand.class, SchemasCommand.class})
 public final class Main implements Runnable {
 
   @Override

@@ -29,6 +29,8 @@ public final class PublishCommand implements Callable<Integer> {
 
   @Mixin ConfigOptions config;
 
+  @Mixin WireFormatOptions wireFormat;
+
   @Option(names = "--image", required = true, arity = "1..*", paramLabel = "FILE|URL", description = "Images to publish.")
   List<String> images;
 
@@ -58,7 +60,7 @@ public final class PublishCommand implements Callable<Integer> {
    */
   @Override
   public Integer call() throws Exception {
-    Settings settings = config.settings();
+    Settings settings = wireFormat.applyTo(config.settings());
     ImageEvents.Requested requested = ImageEvents.requested(tasks, labelSet, labels, questions, candidates);
     KafkaConnectionCheck.verify(settings, "publish-check");
     PrintWriter out = spec.commandLine().getOut();
@@ -66,7 +68,7 @@ public final class PublishCommand implements Callable<Integer> {
     int refused = 0;
     try (KafkaProducer<String, ImageEvent> producer = new KafkaProducer<>(
         KafkaClientConfig.producer(settings, "publish"), new StringSerializer(),
-        AvroSerdes.standard().imageEvent().serializer())) {
+        AvroSerdes.from(settings).imageEvent().serializer())) {
       for (String image : images) {
         ImageEvent event = ImageEvents.forSource(image, tenant, requested);
         try {

@@ -15,6 +15,7 @@ import io.mmstream.schema.ModerationDecision;
 import io.mmstream.schema.TaskOutputs;
 import io.mmstream.schema.TaskResult;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -39,8 +40,12 @@ public final class RecordText {
       return moderation(m);
     }
     if (record instanceof DeadLetter d) {
-      return "DLQ       " + d.getTenant() + "/" + d.getEventId() + "  stage=" + d.getStage() + " reason="
-          + d.getReasonCode() + "  " + d.getMessage();
+      // an undecodable record has no tenant or event id yet: its key is what names it
+      String subject = d.getEventId() == null && d.getOriginalKey() != null
+          ? "key " + StandardCharsets.UTF_8.decode(d.getOriginalKey().duplicate())
+          : d.getTenant() + "/" + d.getEventId();
+      return "DLQ       " + subject + "  stage=" + d.getStage() + " reason=" + d.getReasonCode() + "  "
+          + d.getMessage();
     }
     return String.valueOf(record);
   }

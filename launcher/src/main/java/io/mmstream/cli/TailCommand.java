@@ -30,6 +30,8 @@ public final class TailCommand implements Callable<Integer> {
 
   @Mixin ConfigOptions config;
 
+  @Mixin WireFormatOptions wireFormat;
+
   @Option(names = "--topic", required = true, description = "enriched, moderation or dlq (or a full topic name).")
   String topic;
 
@@ -48,8 +50,8 @@ public final class TailCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     String name = topicName(topic);
-    AvroSerde<? extends SpecificRecord> serde = serdeFor(name);
-    Settings settings = config.settings();
+    Settings settings = wireFormat.applyTo(config.settings());
+    AvroSerde<? extends SpecificRecord> serde = serdeFor(name, AvroSerdes.from(settings));
     KafkaConnectionCheck.verify(settings, "tail-check");
     Properties props = KafkaClientConfig.consumer(settings, AppAcls.TAIL_GROUP_PREFIX + UUID.randomUUID(), "tail");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromLatest ? "latest" : "earliest");
@@ -93,8 +95,7 @@ public final class TailCommand implements Callable<Integer> {
     };
   }
 
-  static AvroSerde<? extends SpecificRecord> serdeFor(String topic) {
-    AvroSerdes serdes = AvroSerdes.standard();
+  static AvroSerde<? extends SpecificRecord> serdeFor(String topic, AvroSerdes serdes) {
     return switch (topic) {
       case Topics.ENRICHED -> serdes.enrichedImage();
       case Topics.MODERATION -> serdes.moderationDecision();

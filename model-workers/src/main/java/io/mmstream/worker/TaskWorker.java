@@ -12,8 +12,6 @@ import io.mmstream.schema.Timings;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.serde.MessageDecodeException;
-import io.mmstream.serde.SchemaSettings;
-import io.mmstream.serde.SchemaStore;
 import io.mmstream.topic.Topics;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -120,7 +118,7 @@ public final class TaskWorker<P> implements AutoCloseable {
     this.imageLoader = imageLoader;
     this.metrics = metrics;
     this.topic = settings.kind().taskTopic();
-    AvroSerdes serdes = new AvroSerdes(SchemaStore.withExtraDirectory(settings.source().get(SchemaSettings.EXTRA_PATH)));
+    AvroSerdes serdes = AvroSerdes.from(settings.source());
     this.requestSerde = serdes.taskRequest();
     this.resultSerde = serdes.taskResult();
     this.deadLetterSerde = serdes.deadLetter();
@@ -432,7 +430,8 @@ public final class TaskWorker<P> implements AutoCloseable {
     }
     if (outcome.failed() && !isDropped(outcome)) {
       byte[] eventId = task.request == null ? null : task.request.getEventId().getBytes(StandardCharsets.UTF_8);
-      producer.send(new ProducerRecord<>(Topics.DLQ, eventId, deadLetterSerde.encode(deadLetter(task, outcome, producedAt))));
+      producer.send(new ProducerRecord<>(Topics.DLQ, eventId,
+          deadLetterSerde.serialize(Topics.DLQ, deadLetter(task, outcome, producedAt))));
     }
   }
 

@@ -1,5 +1,6 @@
 package io.mmstream.serde;
 
+import io.mmstream.config.Settings;
 import io.mmstream.schema.AcceptedImage;
 import io.mmstream.schema.DeadLetter;
 import io.mmstream.schema.EnrichedImage;
@@ -8,22 +9,60 @@ import io.mmstream.schema.ModerationDecision;
 import io.mmstream.schema.PendingEnrichment;
 import io.mmstream.schema.TaskRequest;
 import io.mmstream.schema.TaskResult;
+import java.time.Duration;
+import java.util.Locale;
 
 /**
- * One serde per record type, all sharing one {@link SchemaStore}. (Named apart from Kafka's
- * {@code Serdes}, which topologies use alongside for keys and raw bytes.)
+ * One serde per record type, all sharing one {@link SchemaStore} and, when configured, one Schema
+ * Registry. (Named apart from Kafka's {@code Serdes}, which topologies use alongside for keys and raw
+ * bytes.) Every serde reads both wire formats (the registry one only with a registry). The records other
+ * applications exchange with the pipeline (ImageEvent, EnrichedImage, ModerationDecision, DeadLetter) are
+ * written in the configured format; the pipeline's internal records (accepted images, task requests and
+ * results, state) always in single-object encoding, so workers and state stores need no registry.
  */
 public final class AvroSerdes {
 
+  /** {@code mmstream.schemas.wire-format} values. */
+  public static final String SINGLE_OBJECT = "single-object";
+  public static final String REGISTRY = "registry";
+
   private final SchemaStore store;
+  private final SchemaRegistryClient registry;
+  private final boolean writeRegistryFormat;
 
   public AvroSerdes(SchemaStore store) {
-    this.store = store;
+    this(store, null, false);
   }
 
-  /** Serdes over the generated records' current and historical schemas. */
+  /** @param registry null: none (registry-format records are refused) */
+  public AvroSerdes(SchemaStore store, SchemaRegistryClient registry, boolean writeRegistryFormat) {
+    if (writeRegistryFormat && registry == null) {
+      throw new IllegalArgumentException(SchemaSettings.WIRE_FORMAT.key() + "=" + REGISTRY + " needs "
+          + SchemaSettings.REGISTRY_URL.key());
+    }
+    this.store = store;
+    this.registry = registry;
+    this.writeRegistryFormat = writeRegistryFormat;
+  }
+
+  /** Serdes over the generated records' current and historical schemas, single-object encoding only. */
   public static AvroSerdes standard() {
     return new AvroSerdes(SchemaStore.standard());
+  }
+
+  /** Serdes as the settings say: extra schemas, registry, wire format of the exchanged records. */
+  public static AvroSerdes from(Settings settings) {
+    SchemaStore store = SchemaStore.withExtraDirectory(settings.get(SchemaSettings.EXTRA_PATH));
+    String url = settings.get(SchemaSettings.REGISTRY_URL).strip();
+    SchemaRegistryClient registry = url.isEmpty() ? null : new SchemaRegistryClient(url,
+        settings.get(SchemaSettings.REGISTRY_AUTO_REGISTER),
+        Duration.ofMillis(settings.get(SchemaSettings.REGISTRY_TIMEOUT_MS)));
+    String format = settings.get(SchemaSettings.WIRE_FORMAT).strip().toLowerCase(Locale.ROOT);
+    if (!format.equals(SINGLE_OBJECT) && !format.equals(REGISTRY)) {
+      throw new IllegalArgumentException(SchemaSettings.WIRE_FORMAT.key() + " must be " + SINGLE_OBJECT + " or "
+          + REGISTRY + ", not " + format);
+    }
+    return new AvroSerdes(store, registry, format.equals(REGISTRY));
   }
 
   public SchemaStore store() {
@@ -31,34 +70,47 @@ public final class AvroSerdes {
   }
 
   public AvroSerde<ImageEvent> imageEvent() {
-    return new AvroSerde<>(ImageEvent.class, store);
+    return exchanged(ImageEvent.class);
   }
 
   public AvroSerde<TaskRequest> taskRequest() {
-    return new AvroSerde<>(TaskRequest.class, store);
+    return internal(TaskRequest.class);
   }
 
   public AvroSerde<TaskResult> taskResult() {
-    return new AvroSerde<>(TaskResult.class, store);
+    return internal(TaskResult.class);
   }
 
   public AvroSerde<EnrichedImage> enrichedImage() {
-    return new AvroSerde<>(EnrichedImage.class, store);
+    return exchanged(EnrichedImage.class);
+  }
+
+  /** EnrichedImage for a state store: always single-object encoding, whatever the exchanged format. */
+  public AvroSerde<EnrichedImage> enrichedImageState() {
+    return internal(EnrichedImage.class);
   }
 
   public AvroSerde<ModerationDecision> moderationDecision() {
-    return new AvroSerde<>(ModerationDecision.class, store);
+    return exchanged(ModerationDecision.class);
   }
 
   public AvroSerde<DeadLetter> deadLetter() {
-    return new AvroSerde<>(DeadLetter.class, store);
+    return exchanged(DeadLetter.class);
   }
 
   public AvroSerde<AcceptedImage> acceptedImage() {
-    return new AvroSerde<>(AcceptedImage.class, store);
+    return internal(AcceptedImage.class);
   }
 
   public AvroSerde<PendingEnrichment> pendingEnrichment() {
-    return new AvroSerde<>(PendingEnrichment.class, store);
+    return internal(PendingEnrichment.class);
+  }
+
+  private <T extends org.apache.avro.specific.SpecificRecord> AvroSerde<T> exchanged(Class<T> type) {
+    return new AvroSerde<>(type, store, registry, writeRegistryFormat);
+  }
+
+  private <T extends org.apache.avro.specific.SpecificRecord> AvroSerde<T> internal(Class<T> type) {
+    return new AvroSerde<>(type, store, registry, false);
   }
 }

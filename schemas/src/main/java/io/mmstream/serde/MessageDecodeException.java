@@ -1,11 +1,15 @@
 package io.mmstream.serde;
 
+import java.util.List;
 import org.apache.kafka.common.errors.SerializationException;
 
 /**
  * Bytes that are not a decodable mmstream record. {@link #reasonCode()} is what a dead-letter entry
- * records: {@code UNKNOWN_SCHEMA} (a fingerprint no store knows), {@code BAD_HEADER} (not Avro
- * single-object encoding: garbage, or another format), {@code MALFORMED} (header fine, body not).
+ * records: {@code UNKNOWN_SCHEMA} (a fingerprint no store knows, or a registry schema id the registry
+ * does not know), {@code BAD_HEADER} (neither Avro single-object encoding nor the registry wire format:
+ * garbage, or another format), {@code MALFORMED} (header fine, body not). {@link #header()} is the header
+ * as seen (hex), {@link #knownFingerprints()} the fingerprints this reader knows for the expected record
+ * (filled for an unknown fingerprint).
  */
 public class MessageDecodeException extends SerializationException {
 
@@ -14,13 +18,32 @@ public class MessageDecodeException extends SerializationException {
   public static final String MALFORMED = "MALFORMED";
 
   private final String reasonCode;
+  private final String header;
+  private final List<String> knownFingerprints;
 
   public MessageDecodeException(String reasonCode, String message, Throwable cause) {
+    this(reasonCode, message, cause, null, List.of());
+  }
+
+  public MessageDecodeException(String reasonCode, String message, Throwable cause, String header,
+      List<String> knownFingerprints) {
     super(message, cause);
     this.reasonCode = reasonCode;
+    this.header = header;
+    this.knownFingerprints = List.copyOf(knownFingerprints);
   }
 
   public String reasonCode() {
     return reasonCode;
+  }
+
+  /** The header bytes seen, as hex (up to the length of the header the first byte announces); null: no bytes. */
+  public String header() {
+    return header;
+  }
+
+  /** Fingerprints (16 hex digits) the reader knows for the record type it expected; empty unless UNKNOWN_SCHEMA. */
+  public List<String> knownFingerprints() {
+    return knownFingerprints;
   }
 }

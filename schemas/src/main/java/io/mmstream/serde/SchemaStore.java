@@ -87,6 +87,15 @@ public final class SchemaStore implements org.apache.avro.message.SchemaStore {
     return byFingerprint.containsKey(fingerprint);
   }
 
+  /** The fingerprints (16 hex digits, sorted) of every schema this store knows for the named record. */
+  public List<String> fingerprintsOf(String recordFullName) {
+    return byFingerprint.entrySet().stream()
+        .filter(e -> e.getValue().getFullName().equals(recordFullName))
+        .map(e -> String.format("%016x", e.getKey()))
+        .sorted()
+        .toList();
+  }
+
   /** Historical schemas of one record, oldest first, as kept in the history resources. */
   public static List<Schema> history(String recordName) {
     return historyFiles().stream()

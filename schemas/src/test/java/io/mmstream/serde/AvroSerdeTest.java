@@ -99,6 +99,31 @@ class AvroSerdeTest {
   }
 
   @Test
+  void unknownFingerprintNamesTheHeaderAndTheKnownFingerprints() {
+    byte[] bytes = serde.encode(event());
+    bytes[2] ^= 0x01;
+    assertThatThrownBy(() -> serde.decode(bytes))
+        .isInstanceOfSatisfying(MessageDecodeException.class, e -> {
+          assertThat(e.reasonCode()).isEqualTo(MessageDecodeException.UNKNOWN_SCHEMA);
+          assertThat(e.header()).isEqualTo(java.util.HexFormat.of().formatHex(bytes, 0, 10));
+          assertThat(e.knownFingerprints())
+              .containsExactlyElementsOf(SchemaStore.standard().fingerprintsOf(ImageEvent.getClassSchema().getFullName()))
+              .contains(String.format("%016x", SchemaStore.fingerprint(ImageEvent.getClassSchema())));
+        });
+  }
+
+  @Test
+  void registryFormatWithoutARegistryIsABadHeaderNamingTheSchemaId() {
+    byte[] bytes = {0, 0, 0, 1, 2, 4, 'a', 'b'};
+    assertThatThrownBy(() -> serde.decode(bytes))
+        .isInstanceOfSatisfying(MessageDecodeException.class, e -> {
+          assertThat(e.reasonCode()).isEqualTo(MessageDecodeException.BAD_HEADER);
+          assertThat(e.header()).isEqualTo("0000000102");
+        })
+        .hasMessageContaining("schema id 258");
+  }
+
+  @Test
   void garbageGivesBadHeader() {
     for (byte[] garbage : List.of(new byte[0], "hello".getBytes(), "{\"json\": true, \"x\": 1}".getBytes())) {
       assertThatThrownBy(() -> serde.decode(garbage))

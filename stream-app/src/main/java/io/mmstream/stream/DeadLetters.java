@@ -1,7 +1,9 @@
 package io.mmstream.stream;
 
 import io.mmstream.schema.DeadLetter;
+import io.mmstream.serde.MessageDecodeException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -41,6 +43,22 @@ final class DeadLetters {
     context.recordMetadata().ifPresent(m -> b.setOriginalTopic(m.topic()).setOriginalPartition(m.partition())
         .setOriginalOffset(m.offset()));
     return b.build();
+  }
+
+  /**
+   * The dead letter of a record that did not decode: reason, header seen and, for an unknown fingerprint, the
+   * fingerprints this reader knows, so a producer can tell a wrongly computed fingerprint from a new schema.
+   */
+  DeadLetter undecodable(ProcessorContext<?, ?> context, Record<byte[], byte[]> original, MessageDecodeException e) {
+    DeadLetter letter = of(context, original, STAGE_DESERIALIZE, e.reasonCode(), e.getMessage(), null, null, null);
+    letter.setOriginalHeader(e.header());
+    letter.setKnownFingerprints(e.knownFingerprints());
+    return letter;
+  }
+
+  /** The key a dead letter of an undecodable record is written with: the original key as text, if any. */
+  static String originalKeyText(Record<byte[], byte[]> original) {
+    return original.key() == null ? null : new String(original.key(), StandardCharsets.UTF_8);
   }
 
   private ByteBuffer kept(byte[] original) {

@@ -95,7 +95,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     try {
       accepted = acceptedSerde.decode(record.value());
     } catch (MessageDecodeException e) {
-      deadLetter(record, DeadLetters.STAGE_DESERIALIZE, e.reasonCode(), e.getMessage(), null, null, null);
+      undecodable(record, e);
       return;
     }
     ImageEvent event = accepted.getEvent();
@@ -139,7 +139,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     try {
       result = resultSerde.decode(record.value());
     } catch (MessageDecodeException e) {
-      deadLetter(record, DeadLetters.STAGE_DESERIALIZE, e.reasonCode(), e.getMessage(), null, null, null);
+      undecodable(record, e);
       return;
     }
     String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
@@ -297,6 +297,11 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
   /** Join state is per tenant: another tenant's event with the same id neither blocks nor meets it. */
   private static String pendingKey(String tenant, String eventId) {
     return tenant + "/" + eventId;
+  }
+
+  private void undecodable(Record<byte[], byte[]> record, MessageDecodeException e) {
+    context.forward(new Record<String, SpecificRecord>(DeadLetters.originalKeyText(record),
+        deadLetters.undecodable(context, record, e), record.timestamp()), EnrichmentTopology.DLQ_SINK);
   }
 
   private void deadLetter(Record<byte[], byte[]> record, String stage, String reason, String message, String eventId,

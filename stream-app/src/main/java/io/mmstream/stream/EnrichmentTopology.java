@@ -5,8 +5,6 @@ import io.mmstream.config.Settings;
 import io.mmstream.schema.TaskType;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
-import io.mmstream.serde.SchemaSettings;
-import io.mmstream.serde.SchemaStore;
 import io.mmstream.topic.Topics;
 import java.time.Duration;
 import java.util.Locale;
@@ -73,7 +71,7 @@ public final class EnrichmentTopology {
     return new EnrichmentTopology(settings,
         LabelSets.loadOrEmpty(settings.get(StreamSettings.LABEL_SETS_PATH)),
         ModerationPolicy.loadOrNone(settings.get(StreamSettings.MODERATION_POLICY_PATH)),
-        new AvroSerdes(SchemaStore.withExtraDirectory(settings.get(SchemaSettings.EXTRA_PATH))), metrics);
+        AvroSerdes.from(settings), metrics);
   }
 
   static String taskSink(TaskType task) {
@@ -108,7 +106,7 @@ public final class EnrichmentTopology {
     // A window store expires reposts by itself: segments older than the retention are dropped.
     Duration retention = Duration.ofMillis(Math.max(repostRetentionMs, 1));
     t.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(REPOST_STORE, retention,
-        Duration.ofMillis(1), false), Serdes.String(), serdes.enrichedImage()), JOIN);
+        Duration.ofMillis(1), false), Serdes.String(), serdes.enrichedImageState()), JOIN);
 
     for (TaskType task : Topics.ROUTED_TASKS) {
       t.addSink(taskSink(task), Topics.taskTopic(task), keys, anyRecord(serdes.taskRequest()), JOIN);

@@ -49,15 +49,17 @@ final class ImageIngestProcessor implements Processor<byte[], byte[], String, Sp
   public void process(Record<byte[], byte[]> record) {
     metrics.recordImage();
     if (record.value() != null && record.value().length > maxEventBytes) {
-      deadLetter(record, null, DeadLetters.STAGE_DESERIALIZE, EVENT_TOO_LARGE, "record of " + record.value().length
-          + " bytes, over mmstream.validate.max-event-bytes=" + maxEventBytes, null, null);
+      deadLetter(record, DeadLetters.originalKeyText(record), DeadLetters.STAGE_DESERIALIZE, EVENT_TOO_LARGE,
+          "record of " + record.value().length + " bytes, over mmstream.validate.max-event-bytes=" + maxEventBytes,
+          null, null);
       return;
     }
     ImageEvent event;
     try {
       event = serde.decode(record.value());
     } catch (MessageDecodeException e) {
-      deadLetter(record, null, DeadLetters.STAGE_DESERIALIZE, e.reasonCode(), e.getMessage(), null, null);
+      context.forward(record.withKey(DeadLetters.originalKeyText(record))
+          .withValue(deadLetters.undecodable(context, record, e)), EnrichmentTopology.DLQ_SINK);
       return;
     }
     Validation validation;

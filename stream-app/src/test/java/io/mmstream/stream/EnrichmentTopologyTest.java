@@ -25,6 +25,7 @@ import io.mmstream.schema.TaskType;
 import io.mmstream.schema.Timings;
 import io.mmstream.schema.VqaTask;
 import io.mmstream.serde.AvroSerdes;
+import io.mmstream.serde.SchemaStore;
 import io.mmstream.topic.Topics;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -35,6 +36,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -45,6 +47,7 @@ import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -307,14 +310,28 @@ class EnrichmentTopologyTest {
     unknownFingerprint[5] ^= 0x5A;
     images.pipeInput(null, unknownFingerprint);
     results.pipeInput(null, new byte[] {(byte) 0xC3, 0x01, 1, 2});
+    // Schema Registry wire format (00 + schema id 7) while no registry is configured
+    images.pipeInput("r".getBytes(), new byte[] {0, 0, 0, 0, 7, 2, 'x'});
     publish(event("after", "acme").build());
 
-    List<DeadLetter> dead = dlq.readValuesToList();
-    assertThat(dead).extracting(DeadLetter::getReasonCode).containsExactly("BAD_HEADER", "UNKNOWN_SCHEMA", "BAD_HEADER");
+    List<KeyValue<String, DeadLetter>> letters = dlq.readKeyValuesToList();
+    List<DeadLetter> dead = letters.stream().map(kv -> kv.value).toList();
+    assertThat(dead).extracting(DeadLetter::getReasonCode)
+        .containsExactly("BAD_HEADER", "UNKNOWN_SCHEMA", "BAD_HEADER", "BAD_HEADER");
     assertThat(dead).extracting(DeadLetter::getStage).containsOnly("deserialize");
-    assertThat(dead.get(1).getMessage()).contains("unknown writer schema fingerprint");
+    assertThat(dead.get(1).getMessage()).contains("unknown writer schema fingerprint").contains("fingerprints.json");
     assertThat(dead.get(2).getOriginalTopic()).isEqualTo(Topics.RESULTS);
     assertThat(new String(dead.get(0).getOriginalKey().array())).isEqualTo("k");
+    assertThat(letters.get(0).key).as("dead letter keyed by the original key").isEqualTo("k");
+    assertThat(dead.get(0).getOriginalHeader()).isEqualTo(HexFormat.of().formatHex("not avro a".getBytes()));
+    assertThat(dead.get(1).getOriginalHeader()).isEqualTo(HexFormat.of().formatHex(unknownFingerprint, 0, 10));
+    assertThat(dead.get(1).getKnownFingerprints())
+        .contains(String.format("%016x", SchemaStore.fingerprint(ImageEvent.getClassSchema())))
+        .allSatisfy(fp -> assertThat(fp).matches("[0-9a-f]{16}"));
+    assertThat(dead.get(0).getKnownFingerprints()).isEmpty();
+    assertThat(dead.get(2).getOriginalHeader()).isEqualTo("c3010102");
+    assertThat(dead.get(3).getOriginalHeader()).isEqualTo("0000000007");
+    assertThat(dead.get(3).getMessage()).contains("schema id 7").contains("mmstream.schemas.registry.url");
     assertThat(tasks.get(TaskType.TAG).readValuesToList()).hasSize(1);
   }
 

@@ -8,6 +8,7 @@ import io.mmstream.model.blip2.Blip2OptModel;
 import io.mmstream.model.blip2.Blip2T5Model;
 import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.instructblip.InstructBlipVicunaModel;
+import io.mmstream.model.llava.LlavaChatModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,6 +50,9 @@ public final class VisionLanguageModels {
           return Blip2T5Model.load(modelDirectory, manager);
         }
         throw new IOException(modelDirectory + ": InstructBLIP with a '" + textType + "' language model is not supported");
+      }
+      case "llava" -> {
+        return LlavaChatModel.load(modelDirectory, manager);
       }
       default -> throw new IOException(modelDirectory + ": model_type '" + type
           + "' is not a generative vision-language model mmstream supports");

@@ -25,7 +25,7 @@ final class Blip2Checkpoint {
       throws IOException {
     DataType computeType;
     try (CheckpointWeightStore probe = CheckpointWeightStore.open(modelDirectory, manager, DataType.FLOAT32, false)) {
-      computeType = InstructBlipForConditionalGeneration.computeType(manager.getDevice(), probe.storedDtypes());
+      computeType = CheckpointWeightStore.computeType(manager.getDevice(), probe.storedDtypes());
     }
     CheckpointWeightStore store = CheckpointWeightStore.open(modelDirectory, manager, computeType, false);
     try {

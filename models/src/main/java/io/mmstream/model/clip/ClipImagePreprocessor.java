@@ -18,16 +18,28 @@ import java.util.List;
  */
 public final class ClipImagePreprocessor {
   /** openai's normalisation constants (float32, as torch holds them). */
-  private static final float[] MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
-  private static final float[] STD = {0.26862954f, 0.26130258f, 0.27577711f};
+  public static final float[] CLIP_MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
+  public static final float[] CLIP_STD = {0.26862954f, 0.26130258f, 0.27577711f};
 
   private final int size;
+  private final float[] mean;
+  private final float[] std;
 
   public ClipImagePreprocessor(int size) {
+    this(size, CLIP_MEAN, CLIP_STD);
+  }
+
+  /** With other per-channel normalisation constants (a preprocessor_config.json's image_mean / image_std). */
+  public ClipImagePreprocessor(int size, float[] mean, float[] std) {
     if (size <= 0) {
       throw new IllegalArgumentException("size must be positive");
     }
+    if (mean.length != 3 || std.length != 3) {
+      throw new IllegalArgumentException("mean and std need one value per RGB channel");
+    }
     this.size = size;
+    this.mean = mean.clone();
+    this.std = std.clone();
   }
 
   public int size() {
@@ -58,7 +70,7 @@ public final class ClipImagePreprocessor {
     for (int i = 0; i < plane; i++) {
       for (int c = 0; c < 3; c++) {
         float unit = (float) (pixels[3 * i + c] & 0xFF) / 255f;
-        values[c * plane + i] = (unit - MEAN[c]) / STD[c];
+        values[c * plane + i] = (unit - mean[c]) / std[c];
       }
     }
     return values;

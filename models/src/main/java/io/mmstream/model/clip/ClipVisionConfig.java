@@ -24,7 +24,7 @@ public record ClipVisionConfig(
   }
 
   /** Reads {@code vision_config}; absent fields take Hugging Face's CLIPVisionConfig defaults. */
-  static ClipVisionConfig fromJson(JsonNode node) {
+  public static ClipVisionConfig fromJson(JsonNode node) {
     return new ClipVisionConfig(
         ClipConfig.intField(node, "hidden_size", 768),
         ClipConfig.intField(node, "intermediate_size", 3072),

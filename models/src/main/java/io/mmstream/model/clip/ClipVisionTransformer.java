@@ -49,7 +49,7 @@ public final class ClipVisionTransformer {
   }
 
   /** Loads the tower from {@code w} = the {@code vision_model} view. */
-  static ClipVisionTransformer load(Weights w, ClipVisionConfig c) {
+  public static ClipVisionTransformer load(Weights w, ClipVisionConfig c) {
     int d = c.hiddenSize();
     int positions = c.numPositions();
     Weights embeddings = w.sub("embeddings");

@@ -11,6 +11,7 @@ import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationResult;
 import io.mmstream.model.generation.SequenceGenerator;
 import io.mmstream.model.llama.LlamaForCausalLM;
+import io.mmstream.model.llama.LlamaPrefixDecoder;
 import io.mmstream.model.nn.Linear;
 import io.mmstream.model.tensor.CheckpointWeightStore;
 import io.mmstream.model.tensor.DeviceMemory;
@@ -19,8 +20,6 @@ import io.mmstream.model.tensor.WeightStore;
 import io.mmstream.model.tensor.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
  * InstructBLIP with a LLaMA/Vicuna language model (HF {@code InstructBlipForConditionalGeneration},
@@ -71,7 +70,7 @@ public final class InstructBlipForConditionalGeneration implements AutoCloseable
     InstructBlipConfig config = InstructBlipConfig.load(modelDirectory);
     DataType computeType;
     try (CheckpointWeightStore probe = CheckpointWeightStore.open(modelDirectory, manager, DataType.FLOAT32, false)) {
-      computeType = computeType(manager.getDevice(), probe.storedDtypes());
+      computeType = CheckpointWeightStore.computeType(manager.getDevice(), probe.storedDtypes());
     }
     CheckpointWeightStore store = CheckpointWeightStore.open(modelDirectory, manager, computeType, false);
     try {
@@ -104,22 +103,6 @@ public final class InstructBlipForConditionalGeneration implements AutoCloseable
       }
       throw e;
     }
-  }
-
-  /** Float16/bfloat16 checkpoints compute in their precision on GPU; everything else in float32. */
-  public static DataType computeType(Device device, Set<String> storedDtypes) {
-    if (!device.isGpu()) {
-      return DataType.FLOAT32;
-    }
-    Set<String> floats = storedDtypes.stream().filter(d -> d.startsWith("F") || d.equals("BF16"))
-        .collect(Collectors.toSet());
-    if (floats.equals(Set.of("F16"))) {
-      return DataType.FLOAT16;
-    }
-    if (floats.equals(Set.of("BF16"))) {
-      return DataType.BFLOAT16;
-    }
-    return DataType.FLOAT32;
   }
 
   public InstructBlipConfig config() {
@@ -197,7 +180,7 @@ public final class InstructBlipForConditionalGeneration implements AutoCloseable
       GenerationConfig generation, boolean useKvCache, boolean recordLogits) {
     NDArray embeds = languageModelInputs(visualPrefix, promptIds);
     NDArray mask = languageModelMask(promptMask);
-    try (InstructBlipDecoderSession session = new InstructBlipDecoderSession(languageModel, embeds, mask, useKvCache)) {
+    try (LlamaPrefixDecoder session = new LlamaPrefixDecoder(languageModel, embeds, mask, useKvCache)) {
       return SequenceGenerator.generate(session, new long[(int) embeds.getShape().get(0)][0], generation, recordLogits);
     } finally {
       embeds.close();

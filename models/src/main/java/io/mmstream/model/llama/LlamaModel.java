@@ -62,12 +62,30 @@ public final class LlamaModel {
    * @param cache extended with the new positions when non-null (its length is {@code past})
    */
   public NDArray forward(NDArray inputsEmbeds, NDArray attentionMask, NDArray positions, LlamaKvCache cache) {
+    NDArray h = run(inputsEmbeds, attentionMask, positions, cache, layers.size());
+    NDArray out = LayerScope.apply(h, finalNorm::forward);
+    if (h != inputsEmbeds) {
+      h.close();
+    }
+    return out;
+  }
+
+  /** The output [B, T, D] of the first {@code layerCount} decoder layers, without cache or final norm. */
+  public NDArray layerOutput(int layerCount, NDArray inputsEmbeds, NDArray attentionMask, NDArray positions) {
+    if (layerCount < 0 || layerCount > layers.size()) {
+      throw new IllegalArgumentException("layer count " + layerCount + " outside 0.." + layers.size());
+    }
+    return run(inputsEmbeds, attentionMask, positions, null, layerCount);
+  }
+
+  private NDArray run(
+      NDArray inputsEmbeds, NDArray attentionMask, NDArray positions, LlamaKvCache cache, int layerCount) {
     long past = cache == null ? 0 : cache.length();
     NDArray mask = additiveMask(inputsEmbeds.getManager(), inputsEmbeds.getShape().get(0),
         inputsEmbeds.getShape().get(1), past, attentionMask);
     NDList tables = rotary.tables(positions, inputsEmbeds.getDataType());
     NDArray h = inputsEmbeds;
-    for (int i = 0; i < layers.size(); i++) {
+    for (int i = 0; i < layerCount; i++) {
       LlamaDecoderLayer layer = layers.get(i);
       int index = i;
       NDArray input = h;
@@ -76,13 +94,9 @@ public final class LlamaModel {
         input.close();
       }
     }
-    NDArray out = LayerScope.apply(h, finalNorm::forward);
-    if (h != inputsEmbeds) {
-      h.close();
-    }
     mask.close();
     tables.close();
-    return out;
+    return h;
   }
 
   /**

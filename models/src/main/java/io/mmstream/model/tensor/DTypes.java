@@ -25,6 +25,7 @@ final class DTypes {
       case "F16" -> DataType.FLOAT16;
       case "I64" -> DataType.INT64;
       case "I32" -> DataType.INT32;
+      case "I16" -> DataType.INT16;
       case "I8" -> DataType.INT8;
       case "U8" -> DataType.UINT8;
       case "BOOL" -> DataType.BOOLEAN;

@@ -19,7 +19,7 @@ import java.util.Map;
  * <p>Each tensor is mapped on its own so files larger than 2 GiB work and only the pages a model
  * touches are read. The header is parsed with Jackson; offsets are 64-bit.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements TensorFile {
 
   /** A tensor entry of the header: dtype name as stored (F32, F16, BF16, I64, ...), shape, byte range. */
   public record Entry(String name, String dtype, long[] shape, long begin, long end) {
@@ -43,12 +43,16 @@ public final class SafetensorsFile implements AutoCloseable {
   private final FileChannel channel;
   private final long dataStart;
   private final Map<String, Entry> entries;
+  private final Map<String, Info> tensors;
 
   private SafetensorsFile(Path path, FileChannel channel, long dataStart, Map<String, Entry> entries) {
     this.path = path;
     this.channel = channel;
     this.dataStart = dataStart;
     this.entries = entries;
+    Map<String, Info> infos = new LinkedHashMap<>();
+    entries.forEach((name, e) -> infos.put(name, new Info(name, e.dtype(), e.shape().clone())));
+    this.tensors = Collections.unmodifiableMap(infos);
   }
 
   public static SafetensorsFile open(Path path) throws IOException {
@@ -102,12 +106,27 @@ public final class SafetensorsFile implements AutoCloseable {
     }
   }
 
+  @Override
   public Path path() {
     return path;
   }
 
   public Map<String, Entry> entries() {
     return entries;
+  }
+
+  @Override
+  public Map<String, Info> tensors() {
+    return tensors;
+  }
+
+  @Override
+  public ByteBuffer read(String name) throws IOException {
+    Entry entry = entries.get(name);
+    if (entry == null) {
+      throw new IllegalArgumentException(path + ": no tensor '" + name + "'");
+    }
+    return map(entry);
   }
 
   /** The tensor's bytes as a read-only little-endian mapping. Never write through it. */

@@ -1,4 +1,4 @@
-package io.mmstream.model.instructblip;
+package io.mmstream.model.llama;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -6,20 +6,17 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.mmstream.model.generation.IncrementalDecoder;
-import io.mmstream.model.llama.LlamaForCausalLM;
-import io.mmstream.model.llama.LlamaKvCache;
-import io.mmstream.model.llama.LlamaModel;
 import io.mmstream.model.nn.LayerScope;
 
 /**
- * The LLaMA language model continuing a prefix of input embeddings (visual queries and prompt), as
+ * The LLaMA language model continuing a prefix of input embeddings (visual tokens and prompt), as
  * seen by {@link io.mmstream.model.generation.SequenceGenerator}. The prefix enters on the first
  * {@link #append}; later tokens are embedded one step at a time.
  *
  * <p>With the KV cache each step feeds only the new tokens; without it every step reruns the whole
  * sequence, which is what the original computes and what the cached path must reproduce.
  */
-final class InstructBlipDecoderSession implements IncrementalDecoder, AutoCloseable {
+public final class LlamaPrefixDecoder implements IncrementalDecoder, AutoCloseable {
   private static final NDIndex LAST_POSITION = new NDIndex(":, -1, :");
   private static final NDIndex ALL = new NDIndex("...");
 
@@ -36,7 +33,7 @@ final class InstructBlipDecoderSession implements IncrementalDecoder, AutoClosea
    * @param prefixEmbeds {@code [B, P, D]} (copied)
    * @param prefixMask {@code [B, P]} (copied)
    */
-  InstructBlipDecoderSession(LlamaForCausalLM languageModel, NDArray prefixEmbeds, NDArray prefixMask, boolean useKvCache) {
+  public LlamaPrefixDecoder(LlamaForCausalLM languageModel, NDArray prefixEmbeds, NDArray prefixMask, boolean useKvCache) {
     this.languageModel = languageModel;
     this.manager = prefixEmbeds.getManager().newSubManager();
     this.cache = useKvCache ? languageModel.newCache(manager) : null;
