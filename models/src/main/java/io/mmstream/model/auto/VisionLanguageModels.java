@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mmstream.model.blip.BlipCaptionModel;
 import io.mmstream.model.blip2.Blip2OptModel;
+import io.mmstream.model.blip2.Blip2T5Model;
 import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.instructblip.InstructBlipVicunaModel;
 import io.mmstream.model.llava.LlavaChatModel;
@@ -46,11 +47,17 @@ public final class VisionLanguageModels {
         if (textType.equals("opt")) {
           return Blip2OptModel.load(modelDirectory, manager);
         }
+        if (textType.equals("t5")) {
+          return Blip2T5Model.load(modelDirectory, manager);
+        }
         throw new IOException(modelDirectory + ": BLIP-2 with a '" + textType + "' language model is not supported");
       }
       case "instructblip" -> {
         if (textType.equals("llama")) {
           return InstructBlipVicunaModel.load(modelDirectory, manager);
+        }
+        if (textType.equals("t5")) {
+          return Blip2T5Model.load(modelDirectory, manager);
         }
         throw new IOException(modelDirectory + ": InstructBLIP with a '" + textType + "' language model is not supported");
       }
