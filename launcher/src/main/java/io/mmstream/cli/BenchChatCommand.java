@@ -28,11 +28,13 @@ import picocli.CommandLine.Option;
         + "of K real-shape decoder layers, on CPU and on GPU when present.")
 public final class BenchChatCommand implements Callable<Integer> {
   /** Every preset {@code --preset} accepts; each family adds its own. */
-  static final List<ChatBenchPreset> PRESETS = List.of(new LlavaBenchPreset(), new VisualGlmBenchPreset());
+  static final List<ChatBenchPreset> PRESETS = List.of(new LlavaBenchPreset(), new VisualGlmBenchPreset(),
+      new MiniGpt4BenchPreset(), new QwenVlBenchPreset());
 
   private static final long SEED = 42;
 
-  @Option(names = "--preset", required = true, description = "Model shapes: llava-1.5-7b-shapes, visualglm-6b-shapes.")
+  @Option(names = "--preset", required = true,
+      description = "Model shapes: llava-1.5-7b-shapes, visualglm-6b-shapes, minigpt4-7b-shapes.")
   String preset;
 
   @Option(names = "--llm-layers", defaultValue = "2",

@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code bin/mmstream bench ...}: benchmarks that print numbers (with --json, one JSON object last). */
 @Command(
     name = "bench",
-    description = "Benchmarks (stream, clip, blip, worker, instruct, chat).",
-    subcommands = {BenchStreamCommand.class, BenchBlipCommand.class, BenchInstructCommand.class, BenchWorkerCommand.class, BenchClipCommand.class,
+    description = "Benchmarks (stream, clip, blip, worker, instruct, blip2, chat).",
+    subcommands = {BenchStreamCommand.class, BenchBlipCommand.class, BenchInstructCommand.class, BenchBlip2Command.class, BenchWorkerCommand.class, BenchClipCommand.class,
         BenchChatCommand.class})
 public final class BenchCommand implements Runnable {
   @Override

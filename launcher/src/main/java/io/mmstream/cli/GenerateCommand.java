@@ -77,7 +77,8 @@ public final class GenerateCommand implements Callable<Integer> {
         System.err.println("warning: " + vlm.modelType() + " has no chat; --history ignored");
         turns = List.of();
       }
-      GeneratedText result = vlm.generate(List.of(new GenerationRequest(pixels, prompt, turns)), decoding).get(0);
+      GenerationRequest request = new GenerationRequest(pixels, imageNames(), prompt, turns);
+      GeneratedText result = vlm.generate(List.of(request), decoding).get(0);
       if (result.droppedTurns() > 0) {
         System.err.println("note: the " + result.droppedTurns() + " oldest history turn(s) did not fit the model's "
             + "context and were left out");
@@ -97,6 +98,11 @@ public final class GenerateCommand implements Callable<Integer> {
       System.out.println(BlipCliSupport.JSON.writeValueAsString(root));
     }
     return 0;
+  }
+
+  /** The image paths as given: models whose prompts name their images (Qwen-VL's {@code <img>PATH</img>}) write them. */
+  private List<String> imageNames() {
+    return images.stream().map(Path::toString).toList();
   }
 
   /** The original chat APIs' {@code history}: {@code [[user, assistant], ...]}. */

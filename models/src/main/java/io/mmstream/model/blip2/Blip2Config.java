@@ -2,9 +2,11 @@ package io.mmstream.model.blip2;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.NullNode;
 import io.mmstream.model.blip.BlipVisionConfig;
 import io.mmstream.model.instructblip.InstructBlipConfig;
 import io.mmstream.model.instructblip.InstructBlipQFormerConfig;
+import io.mmstream.model.nn.Activation;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -45,6 +47,24 @@ public record Blip2Config(
         root.path("num_query_tokens").asInt(32),
         text.path("model_type").asText("opt"),
         text);
+  }
+
+  /**
+   * Salesforce/blip2-*'s image side (EVA ViT-g/14 at 224, BLIP-2's 12-layer Q-Former, 32 queries) in front of a
+   * {@code textModelType} language model whose config the caller builds.
+   */
+  public static Blip2Config released(String textModelType) {
+    return new Blip2Config("blip-2", InstructBlipConfig.vicuna7b().vision(),
+        new InstructBlipQFormerConfig(30522, 768, 12, 12, 3072, Activation.GELU, 1e-12, 512, 2, 1408, 0), 32,
+        textModelType, NullNode.getInstance());
+  }
+
+  /** The same image side without vision layers (benchmarks of the language model alone). */
+  public Blip2Config withoutVisionLayers() {
+    BlipVisionConfig v = vision;
+    return new Blip2Config(modelType, new BlipVisionConfig(v.hiddenSize(), v.intermediateSize(), 0,
+        v.numAttentionHeads(), v.numChannels(), v.imageSize(), v.patchSize(), v.hiddenAct(), v.layerNormEps()),
+        qformer, numQueryTokens, textModelType, textConfig);
   }
 
   /** Whether the Q-Former also reads the prompt (InstructBLIP) or only its queries (BLIP-2). */

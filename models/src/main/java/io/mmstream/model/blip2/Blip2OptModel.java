@@ -2,6 +2,8 @@ package io.mmstream.model.blip2;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.blip.BlipImagePreprocessor;
 import io.mmstream.model.generation.DecodingOptions;
@@ -10,6 +12,7 @@ import io.mmstream.model.generation.GenerationConfig;
 import io.mmstream.model.generation.GenerationRequest;
 import io.mmstream.model.generation.GenerationResult;
 import io.mmstream.model.generation.VisionLanguageModel;
+import io.mmstream.model.generation.VisualQuestionAnswering;
 import io.mmstream.model.instructblip.TokenBatch;
 import io.mmstream.model.opt.OptTokenizer;
 import java.io.IOException;
@@ -24,11 +27,14 @@ import java.util.List;
  * {@link #VQA_PROMPT}), tokenized with {@code </s>} first and cut to {@link #MAX_TEXT_TOKENS}; several prompts are
  * left-padded together as {@code predict_answers} pads them; generation stops at "\n".
  */
-public final class Blip2OptModel implements VisionLanguageModel {
+public final class Blip2OptModel implements VisionLanguageModel, VisualQuestionAnswering {
   /** LAVIS' {@code max_txt_len}: prompts are truncated on the right to this many tokens (bos included). */
   public static final int MAX_TEXT_TOKENS = 32;
   /** LAVIS' VQA prompt ({@code predict_answers}' template for BLIP-2). */
   public static final String VQA_PROMPT = "Question: %s Answer:";
+  /** The continuations {@link #yesProbabilities} compares: what OPT would write after "Answer:". */
+  public static final String YES = " yes";
+  public static final String NO = " no";
   /** LAVIS {@code Blip2OPT.generate} defaults: 5 beams, at most 30 and at least 1 new tokens. */
   public static final int DEFAULT_BEAMS = 5;
   public static final int DEFAULT_MAX_NEW_TOKENS = 30;
@@ -121,6 +127,61 @@ public final class Blip2OptModel implements VisionLanguageModel {
       long[] ids = untilStop(result.sequences()[i], newlineId);
       float[][] logits = decoding.recordLogits() ? Arrays.copyOf(result.stepLogits()[i], ids.length) : null;
       out.add(new GeneratedText(prompts[i], ids, tokenizer.decode(ids).strip(), logits));
+    }
+    return out;
+  }
+
+  @Override
+  public String questionPrompt(String question) {
+    return String.format(VQA_PROMPT, question);
+  }
+
+  @Override
+  public double[] yesProbabilities(List<GenerationRequest> requests) {
+    if (requests.isEmpty()) {
+      return new double[0];
+    }
+    long[] yes = tokenizer.encodePlain(YES);
+    long[] no = tokenizer.encodePlain(NO);
+    long[][] prompts = new long[requests.size()][];
+    List<PixelImage> pictures = new ArrayList<>();
+    for (int i = 0; i < prompts.length; i++) {
+      prompts[i] = promptIds(requests.get(i).prompt());
+      pictures.add(requests.get(i).images().get(0));
+    }
+    try (NDManager call = manager.newSubManager()) {
+      NDArray prefix = model.visualPrefix(model.encoder().encodeImages(images.pixelValues(pictures, call)));
+      double[] logYes = continuationLogProbabilities(call, prefix, prompts, yes);
+      double[] logNo = continuationLogProbabilities(call, prefix, prompts, no);
+      double[] out = new double[prompts.length];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = 1.0 / (1.0 + Math.exp(logNo[i] - logYes[i]));
+      }
+      return out;
+    }
+  }
+
+  /** Sum of log-probabilities of {@code continuation} after each left-padded prompt, in one teacher-forced pass. */
+  private double[] continuationLogProbabilities(NDManager call, NDArray prefix, long[][] prompts, long[] continuation) {
+    long[][] rows = new long[prompts.length][];
+    for (int r = 0; r < rows.length; r++) {
+      rows[r] = Arrays.copyOf(prompts[r], prompts[r].length + continuation.length);
+      System.arraycopy(continuation, 0, rows[r], prompts[r].length, continuation.length);
+    }
+    TokenBatch batch = TokenBatch.pad(rows, model.textConfig().padTokenId(), true);
+    NDArray embeds = model.languageModelInputs(prefix, batch.idsArray(call));
+    NDArray mask = model.languageModelMask(batch.maskArray(call));
+    long length = embeds.getShape().get(1);
+    NDArray hidden = model.languageModel().hiddenStates(embeds, mask, null);
+    // Position t predicts token t + 1: the continuation's tokens come from the positions just before them.
+    long first = length - continuation.length - 1;
+    NDArray logProbs = model.languageModel().logits(hidden.get(new NDIndex(":, " + first + ":" + (length - 1))))
+        .toType(DataType.FLOAT32, false).logSoftmax(-1);
+    NDArray targets = call.create(continuation).reshape(1, continuation.length, 1).repeat(0, rows.length);
+    float[] picked = logProbs.gather(targets, 2).sum(new int[] {1, 2}).toFloatArray();
+    double[] out = new double[rows.length];
+    for (int r = 0; r < rows.length; r++) {
+      out[r] = picked[r];
     }
     return out;
   }

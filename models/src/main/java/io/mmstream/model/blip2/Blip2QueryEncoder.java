@@ -44,6 +44,10 @@ public final class Blip2QueryEncoder {
     return config;
   }
 
+  public BlipVisionModel vision() {
+    return vision;
+  }
+
   /** {@code pixelValues [B, 3, H, W]} to image states {@code [B, S, W]} after {@code ln_vision}. */
   public NDArray encodeImages(NDArray pixelValues) {
     return vision.forward(pixelValues.toType(queryTokens.getDataType(), false));

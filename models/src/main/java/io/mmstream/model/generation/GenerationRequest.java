@@ -8,14 +8,26 @@ import java.util.Objects;
  * One prompt about zero or more images, with the conversation so far.
  *
  * @param images the images, in order (most models take exactly one)
+ * @param imageNames where each image came from as the user named it (a file path), for models whose prompts name
+ *     their images (Qwen-VL writes {@code <img>PATH</img>}); empty when unknown, else one per image
  * @param prompt the user's text; empty for plain captioning
  * @param history earlier turns, oldest first; empty for a first turn
  */
-public record GenerationRequest(List<PixelImage> images, String prompt, List<ChatTurn> history) {
+public record GenerationRequest(List<PixelImage> images, List<String> imageNames, String prompt,
+    List<ChatTurn> history) {
   public GenerationRequest {
     images = List.copyOf(Objects.requireNonNull(images, "images"));
+    imageNames = List.copyOf(Objects.requireNonNull(imageNames, "imageNames"));
+    if (!imageNames.isEmpty() && imageNames.size() != images.size()) {
+      throw new IllegalArgumentException(imageNames.size() + " image names for " + images.size() + " images");
+    }
     Objects.requireNonNull(prompt, "prompt");
     history = List.copyOf(Objects.requireNonNull(history, "history"));
+  }
+
+  /** A request whose images have no names. */
+  public GenerationRequest(List<PixelImage> images, String prompt, List<ChatTurn> history) {
+    this(images, List.of(), prompt, history);
   }
 
   public static GenerationRequest of(PixelImage image, String prompt) {

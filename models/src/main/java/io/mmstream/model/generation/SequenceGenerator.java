@@ -25,6 +25,16 @@ public final class SequenceGenerator {
    */
   public static GenerationResult generate(
       IncrementalDecoder decoder, long[][] prompts, GenerationConfig config, boolean recordLogits) {
+    return generate(decoder, prompts, config, recordLogits, List.of());
+  }
+
+  /**
+   * As above, where a row also finishes once its generated tokens end with one of {@code stopSequences} (a stop
+   * string as token ids, like the original chat code's {@code StoppingCriteria}); the stop tokens stay in the row.
+   * Beam search stops on the stop token only.
+   */
+  public static GenerationResult generate(IncrementalDecoder decoder, long[][] prompts, GenerationConfig config,
+      boolean recordLogits, List<long[]> stopSequences) {
     if (prompts.length == 0) {
       return new GenerationResult(new long[0][], recordLogits ? new float[0][][] : null);
     }
@@ -35,12 +45,18 @@ public final class SequenceGenerator {
       }
     }
     return config.numBeams() == 1
-        ? greedy(decoder, prompts, config, recordLogits)
+        ? greedy(decoder, prompts, config, recordLogits, stopSequences)
         : beam(decoder, prompts, config, recordLogits);
   }
 
   static GenerationResult greedy(
       IncrementalDecoder decoder, long[][] prompts, GenerationConfig config, boolean recordLogits) {
+    return greedy(decoder, prompts, config, recordLogits, List.of());
+  }
+
+  static GenerationResult greedy(IncrementalDecoder decoder, long[][] prompts, GenerationConfig config,
+      boolean recordLogits, List<long[]> stopSequences) {
+    int promptLength = prompts[0].length;
     int rows = prompts.length;
     long[][] sequences = copy(prompts);
     List<List<float[]>> steps = new ArrayList<>();
@@ -69,10 +85,12 @@ public final class SequenceGenerator {
       boolean allFinished = true;
       long[][] fed = new long[rows][1];
       for (int r = 0; r < rows; r++) {
-        long token = finished[r] ? config.padTokenId() : next[r];
-        finished[r] |= token == config.stopTokenId();
-        allFinished &= finished[r];
+        boolean wasFinished = finished[r];
+        long token = wasFinished ? config.padTokenId() : next[r];
         sequences[r] = append(sequences[r], token);
+        finished[r] |= token == config.stopTokenId()
+            || (!wasFinished && endsWithAny(sequences[r], promptLength, stopSequences));
+        allFinished &= finished[r];
         fed[r][0] = token;
       }
       length++;
@@ -224,6 +242,18 @@ public final class SequenceGenerator {
       }
     }
     return out;
+  }
+
+  /** Whether the tokens after {@code promptLength} end with one of {@code stops}. */
+  private static boolean endsWithAny(long[] sequence, int promptLength, List<long[]> stops) {
+    for (long[] stop : stops) {
+      int from = sequence.length - stop.length;
+      if (stop.length > 0 && from >= promptLength
+          && Arrays.equals(sequence, from, sequence.length, stop, 0, stop.length)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static long[] append(long[] sequence, long token) {

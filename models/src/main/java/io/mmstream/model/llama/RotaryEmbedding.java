@@ -17,7 +17,15 @@ public final class RotaryEmbedding {
   private final int half;
 
   public RotaryEmbedding(NDManager manager, int headDim, double theta) {
-    this(manager, inverseFrequencies(headDim, theta));
+    this(manager, inverseFrequencies(headDim, theta, false));
+  }
+
+  /**
+   * @param float32Frequencies form {@code 1 / theta ** (arange(0, dim, 2).float() / dim)} in float32 arithmetic, as
+   *     Qwen's remote code does, instead of in double and rounded once
+   */
+  public RotaryEmbedding(NDManager manager, int headDim, double theta, boolean float32Frequencies) {
+    this(manager, inverseFrequencies(headDim, theta, float32Frequencies));
   }
 
   /** A rotation over given inverse frequencies (one per pair; ChatGLM rounds them to float16 first). */
@@ -28,9 +36,15 @@ public final class RotaryEmbedding {
 
   /** {@code 1 / theta^(2j / headDim)} for {@code j < headDim / 2}. */
   public static float[] inverseFrequencies(int headDim, double theta) {
+    return inverseFrequencies(headDim, theta, false);
+  }
+
+  private static float[] inverseFrequencies(int headDim, double theta, boolean float32Arithmetic) {
     float[] inv = new float[headDim / 2];
     for (int j = 0; j < inv.length; j++) {
-      inv[j] = (float) (1.0 / Math.pow(theta, (2.0 * j) / headDim));
+      inv[j] = float32Arithmetic
+          ? 1f / (float) Math.pow((float) theta, (float) (2 * j) / (float) headDim)
+          : (float) (1.0 / Math.pow(theta, (2.0 * j) / headDim));
     }
     return inv;
   }

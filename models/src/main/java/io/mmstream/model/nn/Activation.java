@@ -7,7 +7,7 @@ import java.util.Locale;
 public enum Activation {
   /** Exact {@code 0.5 x (1 + erf(x / sqrt 2))}. */
   GELU,
-  /** The tanh approximation {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))} (GPT-2's, ChatGLM's). */
+  /** The tanh approximation {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))} (HF gelu_new; T5, ChatGLM). */
   GELU_TANH,
   /** OpenAI CLIP's {@code x * sigmoid(1.702 x)}. */
   QUICK_GELU,

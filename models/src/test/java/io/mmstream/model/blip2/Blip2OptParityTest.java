@@ -1,12 +1,14 @@
 package io.mmstream.model.blip2;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mmstream.image.PixelImage;
 import io.mmstream.model.blip.BlipImagePreprocessor;
 import io.mmstream.model.generation.DecodingOptions;
@@ -100,6 +102,21 @@ class Blip2OptParityTest {
       assertThat(out.ids()).as(name + " ids").containsExactly(Blip2Fixture.longs(c.get("greedy_new_ids")));
       fixture.assertStepLogits(out.stepLogits(), "cases." + name + ".step_logits");
       assertThat(out.text()).as(name + " text").isEqualTo(c.get("lavis_output_text").get(0).asText());
+    }
+  }
+
+  @Test
+  void yesProbabilityIsTheFirstStepsYesNoOdds() throws IOException {
+    JsonNode vocab = new ObjectMapper().readTree(fixture.dir.resolve("vocab.json").toFile());
+    int yes = vocab.get("\u0120yes").asInt();
+    int no = vocab.get("\u0120no").asInt();
+    List<GenerationRequest> requests = List.of(
+        GenerationRequest.of(images.get(0), vlm.questionPrompt("is there a circle?")),
+        GenerationRequest.of(images.get(1), vlm.questionPrompt("is it dark?")));
+    double[] scored = vlm.yesProbabilities(requests);
+    for (int i = 0; i < requests.size(); i++) {
+      float[] first = vlm.generate(List.of(requests.get(i)), DecodingOptions.greedy(1).withLogits()).get(0).stepLogits()[0];
+      assertThat(scored[i]).isCloseTo(1.0 / (1.0 + Math.exp(first[no] - first[yes])), within(1e-5));
     }
   }
 

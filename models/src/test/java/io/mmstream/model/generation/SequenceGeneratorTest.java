@@ -52,6 +52,16 @@ class SequenceGeneratorTest {
   }
 
   @Test
+  void greedyStopsARowOnceItsNewTokensEndWithAStopSequence() {
+    MarkovDecoder decoder = new MarkovDecoder(manager, new float[][][] {NEVER_ENDS, NEVER_ENDS}, new int[] {0, 1});
+    // Row 0 starts after 1 and produces 2, 1, 2, ...; row 1's prompt already ends with 1, 2, which must not count.
+    GenerationResult result = SequenceGenerator.generate(decoder, new long[][] {{0, 1}, {1, 2}},
+        GenerationConfig.greedy(8, STOP, PAD), false, java.util.List.of(new long[] {2, 1, 2}, new long[] {9, 9}));
+    assertThat(result.sequences()[0]).containsExactly(0, 1, 2, 1, 2, PAD);
+    assertThat(result.sequences()[1]).containsExactly(1, 2, 1, 2, 1, 2);
+  }
+
+  @Test
   void greedyStopsEachRowOnItsOwnAndPadsIt() {
     MarkovDecoder decoder = new MarkovDecoder(manager, new float[][][] {ENDS_QUICKLY, NEVER_ENDS}, new int[] {0, 1});
     GenerationResult result = SequenceGenerator.generate(
