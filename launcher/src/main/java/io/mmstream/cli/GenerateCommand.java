@@ -77,7 +77,7 @@ public final class GenerateCommand implements Callable<Integer> {
         System.err.println("warning: " + vlm.modelType() + " has no chat; --history ignored");
         turns = List.of();
       }
-      GenerationRequest request = new GenerationRequest(pixels, imageNames(), prompt, turns);
+      GenerationRequest request = new GenerationRequest(pixels, imageNames(), prompt, turns, true);
       GeneratedText result = vlm.generate(List.of(request), decoding).get(0);
       if (result.droppedTurns() > 0) {
         System.err.println("note: the " + result.droppedTurns() + " oldest history turn(s) did not fit the model's "

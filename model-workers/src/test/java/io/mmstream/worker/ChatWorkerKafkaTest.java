@@ -62,7 +62,7 @@ class ChatWorkerKafkaTest {
    * @param other a golden case with another image and no history
    */
   @ParameterizedTest(name = "{0}")
-  @CsvSource({"llava/llava-tiny, c0, c4, c1", "visualglm/visualglm-tiny, c0, c1, c2"})
+  @CsvSource({"llava/llava-tiny, c0, c4, c1", "visualglm/visualglm-tiny, c0, c1, c2", "minigpt4/minigpt4-tiny, c2_t0, c2_t1, c0_t0"})
   void repliesEqualTheModelCalledDirectlyAndFailuresAreReplies(String fixture, String first, String followUpCase,
       String other) throws Exception {
     Path dir = FIXTURES.resolve(fixture);

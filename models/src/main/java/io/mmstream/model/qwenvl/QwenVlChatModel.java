@@ -166,7 +166,7 @@ public final class QwenVlChatModel implements VisionLanguageModel {
     int newTokens = options.maxNewTokens() == null ? maxNewTokens : options.maxNewTokens();
     GenerationConfig config = GenerationConfig.greedy(newTokens, endOfText, endOfText).withNumBeams(beams);
     try (NDManager call = manager.newSubManager()) {
-      NDArray embeds = inputsEmbeds(call, ids, conversation.supplied());
+      NDArray embeds = inputsEmbeds(call, ids, conversation.supplied(), request.openNamedFiles());
       ReplyStream stream = new ReplyStream(options.textSink());
       try (QwenVlDecoder decoder = new QwenVlDecoder(language, call, embeds, ids[ids.length - 1], stopWords,
           endOfText, stream::accept, options.recordLogits() && beams == 1)) {
@@ -183,8 +183,11 @@ public final class QwenVlChatModel implements VisionLanguageModel {
     }
   }
 
-  /** {@code wte(ids)} with each image span's inner rows replaced by its image's features: [1, L, D]. */
-  public NDArray inputsEmbeds(NDManager call, long[] ids, Map<String, PixelImage> supplied) {
+  /**
+   * {@code wte(ids)} with each image span's inner rows replaced by its image's features: [1, L, D]. An image the
+   * request does not supply is read from the path the prompt names only when {@code openNamedFiles}.
+   */
+  public NDArray inputsEmbeds(NDManager call, long[] ids, Map<String, PixelImage> supplied, boolean openNamedFiles) {
     List<int[]> spans = new ArrayList<>();
     List<PixelImage> images = new ArrayList<>();
     for (int i = 0; i < ids.length; i++) {
@@ -200,6 +203,9 @@ public final class QwenVlChatModel implements VisionLanguageModel {
       }
       String name = spanPath(ids, i + 1, end);
       PixelImage image = supplied.get(name);
+      if (image == null && !openNamedFiles) {
+        throw new IllegalArgumentException("the prompt names an image '" + name + "' that the request does not carry");
+      }
       images.add(image != null ? image : read(Path.of(name)));
       spans.add(new int[] {i + 1, end});
       i = end;

@@ -23,7 +23,7 @@ class QwenVlConversationTest {
   void anImageThePromptAlreadyNamesIsNotAddedAgain() {
     String prompt = "Picture 1: <img>images/x.png</img>\nDescribe.";
     QwenVlConversation c = QwenVlConversation.of(new GenerationRequest(List.of(PIXEL),
-        List.of(Path.of("images/x.png").toAbsolutePath().toString()), prompt, List.of()));
+        List.of(Path.of("images/x.png").toAbsolutePath().toString()), prompt, List.of(), false));
     assertThat(c.query()).isEqualTo(prompt);
     assertThat(c.supplied()).containsOnlyKeys("images/x.png");
   }
@@ -35,7 +35,7 @@ class QwenVlConversationTest {
     assertThat(alone.supplied()).containsOnlyKeys("image-1");
 
     QwenVlConversation followUp = QwenVlConversation.of(new GenerationRequest(List.of(PIXEL), List.of("cat.png"),
-        "And its colour?", List.of(new ChatTurn("What is it?", "A cat."))));
+        "And its colour?", List.of(new ChatTurn("What is it?", "A cat.")), false));
     assertThat(followUp.query()).isEqualTo("And its colour?");
     assertThat(followUp.history()).containsExactly(new ChatTurn("Picture 1: <img>cat.png</img>\nWhat is it?", "A cat."));
   }

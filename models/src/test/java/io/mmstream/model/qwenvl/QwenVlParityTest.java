@@ -1,6 +1,7 @@
 package io.mmstream.model.qwenvl;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -91,7 +92,7 @@ class QwenVlParityTest {
         ChatMlTemplate.Prompt prompt = model.template().build(model.tokenizer(), QwenVlFixture.history(c),
             c.get("prompt").asText());
         assertThat(prompt.ids()).as(name).containsExactly(QwenVlFixture.longs(c.get("prompt_ids")));
-        NDArray embeds = model.inputsEmbeds(m, prompt.ids(), images);
+        NDArray embeds = model.inputsEmbeds(m, prompt.ids(), images, false);
         if (name.equals("c0")) {
           fixture.assertMatches(embeds.get(0), "cases.c0.inputs_embeds");
         }
@@ -118,7 +119,7 @@ class QwenVlParityTest {
         names.add(image.asText());
       }
       GenerationRequest request = new GenerationRequest(pixels, names, c.get("prompt").asText(),
-          QwenVlFixture.history(c));
+          QwenVlFixture.history(c), false);
       GeneratedText result = model.generate(List.of(request),
           new DecodingOptions(c.get("max_new_tokens").asInt(), 1, true, null)).get(0);
       assertThat(result.promptIds()).as(name + " prompt ids").containsExactly(QwenVlFixture.longs(c.get("prompt_ids")));
@@ -134,7 +135,7 @@ class QwenVlParityTest {
     JsonNode c2 = fixture.caseNamed("c2");
     StringBuilder streamed = new StringBuilder();
     GenerationRequest request = new GenerationRequest(List.of(images.get("images/green_triangle.png")),
-        List.of("images/green_triangle.png"), c2.get("prompt").asText(), List.of());
+        List.of("images/green_triangle.png"), c2.get("prompt").asText(), List.of(), false);
     GeneratedText result = model.generate(List.of(request),
         DecodingOptions.greedy(c2.get("max_new_tokens").asInt()).withTextSink(streamed::append)).get(0);
     assertThat(result.ids()).containsExactly(QwenVlFixture.longs(c2.get("greedy_new_ids")));
@@ -147,9 +148,19 @@ class QwenVlParityTest {
     JsonNode c0 = fixture.caseNamed("c0");
     String text = "Describe this image.";
     GenerationRequest request = new GenerationRequest(List.of(images.get("images/red_circle.png")),
-        List.of("images/red_circle.png"), text, List.of());
+        List.of("images/red_circle.png"), text, List.of(), false);
     GeneratedText result = model.generate(List.of(request), DecodingOptions.greedy(2)).get(0);
     assertThat(result.promptIds()).containsExactly(QwenVlFixture.longs(c0.get("prompt_ids")));
     assertThat(result.ids()).containsExactly(Arrays.copyOf(QwenVlFixture.longs(c0.get("greedy_new_ids")), 2));
+  }
+
+  @Test
+  void aFileNamedInThePromptIsOpenedOnlyWhenTheRequestAllowsIt() {
+    String prompt = "Picture 1: <img>" + QwenVlFixture.DIR.resolve("images/red_circle.png").toAbsolutePath() + "</img>\nDescribe this image.";
+    GenerationRequest fromUsers = new GenerationRequest(List.of(), List.of(), prompt, List.of(), false);
+    assertThatThrownBy(() -> model.generate(List.of(fromUsers), DecodingOptions.greedy(1)))
+        .hasMessageContaining("does not carry");
+    GenerationRequest fromTheCommand = new GenerationRequest(List.of(), List.of(), prompt, List.of(), true);
+    assertThat(model.generate(List.of(fromTheCommand), DecodingOptions.greedy(1)).get(0).ids()).hasSize(1);
   }
 }
