@@ -62,16 +62,7 @@ public final class Blip2OptForConditionalGeneration implements AutoCloseable {
   }
 
   private static Blip2OptForConditionalGeneration fromStore(Blip2Config config, OptConfig text, WeightStore store) {
-    try {
-      return new Blip2OptForConditionalGeneration(config, text, store);
-    } catch (RuntimeException e) {
-      try {
-        store.close();
-      } catch (IOException closing) {
-        e.addSuppressed(closing);
-      }
-      throw e;
-    }
+    return WeightStore.buildOrClose(store, built -> new Blip2OptForConditionalGeneration(config, text, built));
   }
 
   public Blip2Config config() {

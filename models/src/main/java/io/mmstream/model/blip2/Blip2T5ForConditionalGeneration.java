@@ -60,16 +60,7 @@ public final class Blip2T5ForConditionalGeneration implements AutoCloseable {
   }
 
   private static Blip2T5ForConditionalGeneration fromStore(Blip2Config config, T5Config text, WeightStore store) {
-    try {
-      return new Blip2T5ForConditionalGeneration(config, text, store);
-    } catch (RuntimeException e) {
-      try {
-        store.close();
-      } catch (IOException closing) {
-        e.addSuppressed(closing);
-      }
-      throw e;
-    }
+    return WeightStore.buildOrClose(store, built -> new Blip2T5ForConditionalGeneration(config, text, built));
   }
 
   public Blip2Config config() {

@@ -93,16 +93,7 @@ public final class InstructBlipForConditionalGeneration implements AutoCloseable
   /** A model over any weight store; the store is closed when building fails. */
   static InstructBlipForConditionalGeneration fromStore(
       InstructBlipConfig config, WeightStore store, InstructBlipOptions options) {
-    try {
-      return new InstructBlipForConditionalGeneration(config, store, options);
-    } catch (RuntimeException e) {
-      try {
-        store.close();
-      } catch (IOException closing) {
-        e.addSuppressed(closing);
-      }
-      throw e;
-    }
+    return WeightStore.buildOrClose(store, built -> new InstructBlipForConditionalGeneration(config, built, options));
   }
 
   public InstructBlipConfig config() {

@@ -90,16 +90,7 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
   }
 
   private static LlavaForConditionalGeneration fromStore(LlavaConfig config, WeightStore store) {
-    try {
-      return new LlavaForConditionalGeneration(config, store);
-    } catch (RuntimeException e) {
-      try {
-        store.close();
-      } catch (IOException closing) {
-        e.addSuppressed(closing);
-      }
-      throw e;
-    }
+    return WeightStore.buildOrClose(store, built -> new LlavaForConditionalGeneration(config, built));
   }
 
   public LlavaConfig config() {

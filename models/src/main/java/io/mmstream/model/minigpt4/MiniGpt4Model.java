@@ -44,16 +44,7 @@ public final class MiniGpt4Model implements AutoCloseable {
    * Unused keys are allowed, as the original loads every file with {@code strict=False}.
    */
   static MiniGpt4Model fromStore(MiniGpt4Config config, WeightStore store) {
-    try {
-      return new MiniGpt4Model(config, store);
-    } catch (RuntimeException e) {
-      try {
-        store.close();
-      } catch (IOException closing) {
-        e.addSuppressed(closing);
-      }
-      throw e;
-    }
+    return WeightStore.buildOrClose(store, built -> new MiniGpt4Model(config, built));
   }
 
   /** A model of {@code config}'s shapes with random weights (benchmarks). */

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Where a model's tensors come from: a checkpoint directory, or random values of the requested shape
@@ -33,6 +34,23 @@ public interface WeightStore extends AutoCloseable {
 
   @Override
   void close() throws IOException;
+
+  /**
+   * Builds a model over {@code store}; when building fails the store is closed, so a half-built model leaves no
+   * mapped checkpoint files behind.
+   */
+  static <M> M buildOrClose(WeightStore store, Function<WeightStore, M> build) {
+    try {
+      return build.apply(store);
+    } catch (RuntimeException e) {
+      try {
+        store.close();
+      } catch (IOException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
+    }
+  }
 
   /**
    * Fails naming every checkpoint key that the model did not consume, apart from keys that match

@@ -62,16 +62,7 @@ public final class VisualGlmForConditionalGeneration implements AutoCloseable {
 
   /** A model over any weight store; the store is closed when building fails. */
   static VisualGlmForConditionalGeneration fromStore(VisualGlmConfig config, WeightStore store) {
-    try {
-      return new VisualGlmForConditionalGeneration(config, store);
-    } catch (RuntimeException e) {
-      try {
-        store.close();
-      } catch (IOException closing) {
-        e.addSuppressed(closing);
-      }
-      throw e;
-    }
+    return WeightStore.buildOrClose(store, built -> new VisualGlmForConditionalGeneration(config, built));
   }
 
   public VisualGlmConfig config() {

@@ -85,8 +85,8 @@ class VisualGlmChatModelTest {
 
   @Test
   void conversationContinuesWithTheModelsOwnReply() throws IOException {
-    JsonNode first = fixture.findCase("c0");
-    JsonNode second = fixture.findCase("c1");
+    JsonNode first = fixture.caseNamed("c0");
+    JsonNode second = fixture.caseNamed("c1");
     GeneratedText reply = model.generate(List.of(request(first, List.of())), options(first)).get(0);
     List<ChatTurn> history = List.of(new ChatTurn(first.get("prompt").asText(), reply.text()));
     GeneratedText next = model.generate(List.of(request(second, history)), options(second)).get(0);
@@ -96,7 +96,7 @@ class VisualGlmChatModelTest {
 
   @Test
   void historyTooLongForTheContextLosesItsOldestTurns() throws IOException {
-    JsonNode c = fixture.findCase("c1");
+    JsonNode c = fixture.caseNamed("c1");
     ChatTurn turn = VisualGlmFixture.history(c).get(0);
     List<ChatTurn> history = new ArrayList<>();
     for (int i = 0; i < 120; i++) {

@@ -1,61 +1,16 @@
 package io.mmstream.model.visualglm;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.mmstream.model.generation.ChatTurn;
-import io.mmstream.model.tensor.SafetensorsFile;
+import io.mmstream.model.golden.GoldenFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 /** The visualglm-tiny goldens: tensors of golden.safetensors, cases and per-tensor atol of golden.json. */
-public final class VisualGlmFixture implements AutoCloseable {
-  public static final Path DIR =
-      Path.of(System.getProperty("mmstream.fixtures", "../fixtures"), "visualglm", "visualglm-tiny");
-
-  private final SafetensorsFile goldens;
-  private final JsonNode json;
+public final class VisualGlmFixture extends GoldenFiles {
+  public static final Path DIR = ROOT.resolve("visualglm").resolve("visualglm-tiny");
 
   public VisualGlmFixture() throws IOException {
-    this.goldens = SafetensorsFile.open(DIR.resolve("golden.safetensors"));
-    this.json = new ObjectMapper().readTree(DIR.resolve("golden.json").toFile());
-  }
-
-  public JsonNode json() {
-    return json;
-  }
-
-  public List<JsonNode> cases() {
-    List<JsonNode> out = new ArrayList<>();
-    json.get("cases").forEach(out::add);
-    return out;
-  }
-
-  public JsonNode findCase(String name) {
-    return cases().stream().filter(c -> c.get("name").asText().equals(name)).findFirst().orElseThrow();
-  }
-
-  public static long[] longs(JsonNode array) {
-    long[] out = new long[array.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = array.get(i).asLong();
-    }
-    return out;
-  }
-
-  public static List<ChatTurn> history(JsonNode c) {
-    List<ChatTurn> out = new ArrayList<>();
-    c.get("history").forEach(t -> out.add(new ChatTurn(t.get(0).asText(), t.get(1).asText())));
-    return out;
+    super(DIR);
   }
 
   public static boolean hasImage(JsonNode c) {
@@ -64,37 +19,5 @@ public final class VisualGlmFixture implements AutoCloseable {
 
   public Path image(JsonNode c) {
     return DIR.resolve(c.get("image").asText());
-  }
-
-  public NDArray tensor(NDManager manager, String name) throws IOException {
-    SafetensorsFile.Entry e = goldens.entries().get(name);
-    assertThat(e).as("golden " + name).isNotNull();
-    ByteBuffer copy = ByteBuffer.allocateDirect((int) e.byteLength()).order(ByteOrder.nativeOrder());
-    copy.put(goldens.map(e)).flip();
-    DataType type = switch (e.dtype()) {
-      case "F32" -> DataType.FLOAT32;
-      case "I64" -> DataType.INT64;
-      case "U8" -> DataType.UINT8;
-      default -> throw new IllegalStateException(e.dtype());
-    };
-    return manager.create(copy, new Shape(e.shape()), type);
-  }
-
-  public double atol(String name) {
-    return json.get("tensors").get(name).get("atol").asDouble();
-  }
-
-  /** Asserts shape equality and {@code |actual - golden| <= atol} of golden.json everywhere. */
-  public void assertMatches(NDArray actual, String name) throws IOException {
-    NDArray golden = tensor(actual.getManager(), name);
-    assertThat(actual.getShape()).as(name + " shape").isEqualTo(golden.getShape());
-    float diff = actual.toType(DataType.FLOAT32, false).sub(golden.toType(DataType.FLOAT32, false)).abs().max()
-        .getFloat();
-    assertThat((double) diff).as(name + " max abs diff").isLessThanOrEqualTo(atol(name));
-  }
-
-  @Override
-  public void close() throws IOException {
-    goldens.close();
   }
 }
