@@ -131,47 +131,21 @@ public final class BenchBlip2Command implements Callable<Integer> {
     Blip2Config config = Blip2Config.released(t5() ? "t5" : "opt").withoutVisionLayers();
     try (NDManager manager = NDManager.newBaseManager(device);
         AutoCloseable built = model(config, llmLayers, manager, type)) {
-      double prefillSeconds = 0;
-      double generateSeconds = 0;
-      for (int i = 0; i <= iterations; i++) {
-        try (NDManager call = manager.newSubManager()) {
-          long width = t5() ? T5Config.flanT5Xl().dModel() : OptConfig.opt27b().hiddenSize();
-          long vocab = t5() ? T5Config.flanT5Xl().vocabSize() : OptConfig.opt27b().vocabSize();
-          NDArray prefix = call.randomNormal(0f, 1f, new Shape(batch, config.numQueryTokens(), width), type);
-          NDArray prompt = call.randomInteger(3, vocab, new Shape(batch, promptTokens), DataType.INT64);
-          NDArray mask = call.ones(new Shape(batch, promptTokens), DataType.INT64);
-          long start = System.nanoTime();
-          generate(built, prefix, prompt, mask, 1);
-          double prefill = BenchSupport.seconds(start);
-          start = System.nanoTime();
-          generate(built, prefix, prompt, mask, newTokens);
-          double generate = BenchSupport.seconds(start);
-          if (i > 0) {
-            prefillSeconds += prefill;
-            generateSeconds += generate;
-          }
-        }
-      }
-      prefillSeconds /= iterations;
-      generateSeconds /= iterations;
+      long width = t5() ? T5Config.flanT5Xl().dModel() : OptConfig.opt27b().hiddenSize();
+      long vocab = t5() ? T5Config.flanT5Xl().vocabSize() : OptConfig.opt27b().vocabSize();
       int prefillTokens = batch * (config.numQueryTokens() + promptTokens);
-      double decodeSecondsPerStep = Math.max(generateSeconds - prefillSeconds, 0) / (newTokens - 1);
-      double prefillPerSecond = prefillTokens / prefillSeconds;
-      double decodePerSecond = batch / decodeSecondsPerStep;
-      System.out.printf(Locale.ROOT,
-          "%-5s llm %d layers  batch %d  prefill %d tokens %7.3f s (%8.1f tokens/s)  decode %7.1f ms/step "
-              + "(%7.2f tokens/s)%n",
-          device, llmLayers, batch, prefillTokens, prefillSeconds, prefillPerSecond, decodeSecondsPerStep * 1e3,
-          decodePerSecond);
+      DecodeTiming timing = DecodeTiming.measure(manager, iterations, prefillTokens, batch, newTokens, call -> {
+        NDArray prefix = call.randomNormal(0f, 1f, new Shape(batch, config.numQueryTokens(), width), type);
+        NDArray prompt = call.randomInteger(3, vocab, new Shape(batch, promptTokens), DataType.INT64);
+        NDArray mask = call.ones(new Shape(batch, promptTokens), DataType.INT64);
+        return tokens -> generate(built, prefix, prompt, mask, tokens);
+      });
+      System.out.printf(Locale.ROOT, "%-5s llm %d layers  batch %d  %s%n", device, llmLayers, batch, timing.summary());
       ObjectNode r = results.addObject();
       r.put("device", device.toString());
       r.put("part", "llm");
       r.put("llm_layers", llmLayers);
-      r.put("prefill_tokens", prefillTokens);
-      r.put("prefill_s", prefillSeconds);
-      r.put("prefill_tokens_per_s", prefillPerSecond);
-      r.put("decode_ms_per_step", decodeSecondsPerStep * 1e3);
-      r.put("decode_tokens_per_s", decodePerSecond);
+      timing.putInto(r);
     }
   }
 

@@ -34,7 +34,7 @@ public final class BenchChatCommand implements Callable<Integer> {
   private static final long SEED = 42;
 
   @Option(names = "--preset", required = true,
-      description = "Model shapes: llava-1.5-7b-shapes, visualglm-6b-shapes, minigpt4-7b-shapes.")
+      description = "Model shapes: llava-1.5-7b-shapes, visualglm-6b-shapes, minigpt4-7b-shapes, qwen-vl-chat-shapes.")
   String preset;
 
   @Option(names = "--llm-layers", defaultValue = "2",
@@ -122,40 +122,17 @@ public final class BenchChatCommand implements Callable<Integer> {
     try (NDManager manager = NDManager.newBaseManager(device);
         ChatBenchPreset.LanguagePart language = shapes.language(manager, type, llmLayers, SEED)) {
       int prefillTokens = language.imageTokens() + promptTokens;
-      double prefillSeconds = 0;
-      double generateSeconds = 0;
-      for (int i = 0; i <= iterations; i++) {
-        try (NDManager call = manager.newSubManager()) {
-          NDArray embeds = call.randomNormal(0f, 1f, new Shape(1, prefillTokens, language.hiddenSize()), type);
-          long start = System.nanoTime();
-          language.generate(embeds, 1);
-          double prefill = BenchSupport.seconds(start);
-          start = System.nanoTime();
-          language.generate(embeds, newTokens);
-          double generate = BenchSupport.seconds(start);
-          if (i > 0) {
-            prefillSeconds += prefill;
-            generateSeconds += generate;
-          }
-        }
-      }
-      prefillSeconds /= iterations;
-      generateSeconds /= iterations;
-      double decodeSecondsPerStep = Math.max(generateSeconds - prefillSeconds, 0) / (newTokens - 1);
-      System.out.printf(Locale.ROOT,
-          "%-5s %s llm %d layers  prefill %d tokens %7.3f s (%8.1f tokens/s)  decode %7.1f ms/step (%7.2f tokens/s)%n",
-          device, type, llmLayers, prefillTokens, prefillSeconds, prefillTokens / prefillSeconds,
-          decodeSecondsPerStep * 1e3, 1 / decodeSecondsPerStep);
+      DecodeTiming timing = DecodeTiming.measure(manager, iterations, prefillTokens, 1, newTokens, call -> {
+        NDArray embeds = call.randomNormal(0f, 1f, new Shape(1, prefillTokens, language.hiddenSize()), type);
+        return tokens -> language.generate(embeds, tokens);
+      });
+      System.out.printf(Locale.ROOT, "%-5s %s llm %d layers  %s%n", device, type, llmLayers, timing.summary());
       ObjectNode r = results.addObject();
       r.put("device", device.toString());
       r.put("compute_precision", type.toString());
       r.put("part", "llm");
       r.put("llm_layers", llmLayers);
-      r.put("prefill_tokens", prefillTokens);
-      r.put("prefill_s", prefillSeconds);
-      r.put("prefill_tokens_per_s", prefillTokens / prefillSeconds);
-      r.put("decode_ms_per_step", decodeSecondsPerStep * 1e3);
-      r.put("decode_tokens_per_s", 1 / decodeSecondsPerStep);
+      timing.putInto(r);
     }
   }
 }

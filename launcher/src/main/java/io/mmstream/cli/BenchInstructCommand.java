@@ -139,47 +139,22 @@ public final class BenchInstructCommand implements Callable<Integer> {
             InstructBlipForConditionalGeneration.random(config, manager, type, SEED)) {
       long eos = config.text().eosTokenIds().get(0);
       long pad = config.text().padTokenId();
-      double prefillSeconds = 0;
-      double generateSeconds = 0;
-      for (int i = 0; i <= iterations; i++) {
-        try (NDManager call = manager.newSubManager()) {
-          NDArray prefix = call.randomNormal(0f, 1f, new Shape(batch, config.numQueryTokens(), config.text().hiddenSize()),
-              type);
-          NDArray prompt = call.randomInteger(3, config.text().vocabSize(), new Shape(batch, promptTokens), DataType.INT64);
-          NDArray mask = call.ones(new Shape(batch, promptTokens), DataType.INT64);
-          long start = System.nanoTime();
-          model.generate(prefix, prompt, mask, new GenerationConfig(1, 1, 1, 1f, 1f, eos, pad), true, false);
-          double prefill = BenchSupport.seconds(start);
-          start = System.nanoTime();
-          model.generate(prefix, prompt, mask, new GenerationConfig(newTokens, newTokens, 1, 1f, 1f, eos, pad), true,
-              false);
-          double generate = BenchSupport.seconds(start);
-          if (i > 0) {
-            prefillSeconds += prefill;
-            generateSeconds += generate;
-          }
-        }
-      }
-      prefillSeconds /= iterations;
-      generateSeconds /= iterations;
       int prefillTokens = batch * (config.numQueryTokens() + promptTokens);
-      double decodeSecondsPerStep = Math.max(generateSeconds - prefillSeconds, 0) / (newTokens - 1);
-      double prefillPerSecond = prefillTokens / prefillSeconds;
-      double decodePerSecond = batch / decodeSecondsPerStep;
-      System.out.printf(Locale.ROOT,
-          "%-5s llm %d layers  batch %d  prefill %d tokens %7.3f s (%8.1f tokens/s)  decode %7.1f ms/step "
-              + "(%7.2f tokens/s)%n",
-          device, llmLayers, batch, prefillTokens, prefillSeconds, prefillPerSecond, decodeSecondsPerStep * 1e3,
-          decodePerSecond);
+      DecodeTiming timing = DecodeTiming.measure(manager, iterations, prefillTokens, batch, newTokens, call -> {
+        NDArray prefix = call.randomNormal(0f, 1f, new Shape(batch, config.numQueryTokens(), config.text().hiddenSize()),
+            type);
+        NDArray prompt = call.randomInteger(3, config.text().vocabSize(), new Shape(batch, promptTokens), DataType.INT64);
+        NDArray mask = call.ones(new Shape(batch, promptTokens), DataType.INT64);
+        // min = max new tokens: the stop token is forbidden until then, so every run makes exactly that many
+        return tokens -> model.generate(prefix, prompt, mask,
+            new GenerationConfig(tokens, tokens, 1, 1f, 1f, eos, pad), true, false);
+      });
+      System.out.printf(Locale.ROOT, "%-5s llm %d layers  batch %d  %s%n", device, llmLayers, batch, timing.summary());
       ObjectNode r = results.addObject();
       r.put("device", device.toString());
       r.put("part", "llm");
       r.put("llm_layers", llmLayers);
-      r.put("prefill_tokens", prefillTokens);
-      r.put("prefill_s", prefillSeconds);
-      r.put("prefill_tokens_per_s", prefillPerSecond);
-      r.put("decode_ms_per_step", decodeSecondsPerStep * 1e3);
-      r.put("decode_tokens_per_s", decodePerSecond);
+      timing.putInto(r);
     }
   }
 }
