@@ -9,7 +9,6 @@ import io.mmstream.model.instructblip.InstructBlipAnswerer;
 import io.mmstream.model.instructblip.InstructBlipOptions;
 import io.mmstream.model.instructblip.InstructGeneration;
 import io.mmstream.model.instructblip.InstructRequest;
-import io.mmstream.schema.Answer;
 import io.mmstream.schema.ModelInfo;
 import io.mmstream.schema.TaskOutputs;
 import io.mmstream.schema.TaskRequest;
@@ -27,11 +26,7 @@ import java.util.List;
  * P(yes) / (P(yes) + P(no)) from {@link InstructBlipAnswerer#yesProbabilities}. Answers are
  * open-ended: InstructBLIP has no rank mode, so a task's candidates are not scored.
  */
-final class InstructVqaModel implements TaskModel<InstructVqaModel.Input> {
-
-  /** The decoded image stays on the host; the InstructBLIP processor resizes it on the model thread. */
-  record Input(PixelImage image, List<String> questions) {}
-
+final class InstructVqaModel implements TaskModel<QuestionsAboutImage> {
   private final NDManager manager;
   private final InstructBlipAnswerer answerer;
   private final InstructGeneration generation;
@@ -67,36 +62,26 @@ final class InstructVqaModel implements TaskModel<InstructVqaModel.Input> {
   }
 
   @Override
-  public Input prepare(TaskRequest request, PixelImage image) throws TaskRejectedException {
-    return new Input(image, TaskModelSupport.requireQuestions(request));
+  public QuestionsAboutImage prepare(TaskRequest request, PixelImage image) throws TaskRejectedException {
+    // The decoded image stays on the host; the InstructBLIP processor resizes it on the model thread.
+    return new QuestionsAboutImage(image, TaskModelSupport.requireQuestions(request));
   }
 
   @Override
-  public List<TaskOutputs> runBatch(List<Input> batch) {
+  public List<TaskOutputs> runBatch(List<QuestionsAboutImage> batch) {
     List<InstructRequest> requests = new ArrayList<>();
-    for (Input input : batch) {
+    for (QuestionsAboutImage input : batch) {
       // One PixelImage object per task: the answerer encodes each distinct image once.
       input.questions().forEach(q -> requests.add(new InstructRequest(input.image(), q)));
     }
     List<InstructAnswer> answers = answerer.answer(requests, generation);
     double[] yes = answerer.yesProbabilities(requests);
-    List<TaskOutputs> outputs = new ArrayList<>(batch.size());
-    int row = 0;
-    for (Input input : batch) {
-      List<Answer> taskAnswers = new ArrayList<>();
-      for (String question : input.questions()) {
-        taskAnswers.add(new Answer(question, answers.get(row).text(), List.of(), (float) yes[row]));
-        row++;
-      }
-      outputs.add(new TaskOutputs(List.of(), null, null, taskAnswers));
-    }
-    return outputs;
+    return QuestionsAboutImage.outputs(batch, row -> answers.get(row).text(), yes);
   }
 
   @Override
   public void warmUp(int maxBatchSize) {
-    PixelImage blank = new PixelImage(32, 32, 3, new byte[32 * 32 * 3]);
-    TaskModelSupport.warmUp(this, maxBatchSize, () -> new Input(blank, List.of("is this a test?")));
+    TaskModelSupport.warmUp(this, maxBatchSize, QuestionsAboutImage::warmUpInput);
   }
 
   @Override

@@ -10,7 +10,6 @@ import io.mmstream.model.generation.GeneratedText;
 import io.mmstream.model.generation.GenerationRequest;
 import io.mmstream.model.generation.VisionLanguageModel;
 import io.mmstream.model.generation.VisualQuestionAnswering;
-import io.mmstream.schema.Answer;
 import io.mmstream.schema.ModelInfo;
 import io.mmstream.schema.TaskOutputs;
 import io.mmstream.schema.TaskRequest;
@@ -28,8 +27,7 @@ import java.util.List;
  * of one batched generation, and gets the model's P(yes) / (P(yes) + P(no)). Answers are open-ended: a task's
  * candidates are not scored (these models have no rank mode).
  */
-final class VlmVqaModel implements TaskModel<VlmVqaModel.Input> {
-  record Input(PixelImage image, List<String> questions) {}
+final class VlmVqaModel implements TaskModel<QuestionsAboutImage> {
 
   private final NDManager manager;
   private final VisionLanguageModel model;
@@ -68,35 +66,24 @@ final class VlmVqaModel implements TaskModel<VlmVqaModel.Input> {
   }
 
   @Override
-  public Input prepare(TaskRequest request, PixelImage image) throws TaskRejectedException {
-    return new Input(image, TaskModelSupport.requireQuestions(request));
+  public QuestionsAboutImage prepare(TaskRequest request, PixelImage image) throws TaskRejectedException {
+    return new QuestionsAboutImage(image, TaskModelSupport.requireQuestions(request));
   }
 
   @Override
-  public List<TaskOutputs> runBatch(List<Input> batch) {
+  public List<TaskOutputs> runBatch(List<QuestionsAboutImage> batch) {
     List<GenerationRequest> requests = new ArrayList<>();
-    for (Input input : batch) {
+    for (QuestionsAboutImage input : batch) {
       input.questions().forEach(q -> requests.add(GenerationRequest.of(input.image(), vqa.questionPrompt(q))));
     }
     List<GeneratedText> answers = model.generate(requests, decoding);
     double[] yes = vqa.yesProbabilities(requests);
-    List<TaskOutputs> outputs = new ArrayList<>(batch.size());
-    int row = 0;
-    for (Input input : batch) {
-      List<Answer> taskAnswers = new ArrayList<>();
-      for (String question : input.questions()) {
-        taskAnswers.add(new Answer(question, answers.get(row).text(), List.of(), (float) yes[row]));
-        row++;
-      }
-      outputs.add(new TaskOutputs(List.of(), null, null, taskAnswers));
-    }
-    return outputs;
+    return QuestionsAboutImage.outputs(batch, row -> answers.get(row).text(), yes);
   }
 
   @Override
   public void warmUp(int maxBatchSize) {
-    PixelImage blank = new PixelImage(32, 32, 3, new byte[32 * 32 * 3]);
-    TaskModelSupport.warmUp(this, maxBatchSize, () -> new Input(blank, List.of("is this a test?")));
+    TaskModelSupport.warmUp(this, maxBatchSize, QuestionsAboutImage::warmUpInput);
   }
 
   @Override
