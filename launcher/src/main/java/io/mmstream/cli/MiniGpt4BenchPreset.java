@@ -1,6 +1,5 @@
 package io.mmstream.cli;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.mmstream.model.generation.GenerationConfig;
@@ -8,8 +7,6 @@ import io.mmstream.model.generation.SequenceGenerator;
 import io.mmstream.model.llama.LlamaPrefixDecoder;
 import io.mmstream.model.minigpt4.MiniGpt4Config;
 import io.mmstream.model.minigpt4.MiniGpt4Model;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 
 /**
  * MiniGPT-4 7B shapes: EVA ViT-g/14 at 224 (39 blocks) + ln_vision + the bert-base Q-Former with 32 queries +
@@ -32,22 +29,7 @@ final class MiniGpt4BenchPreset implements ChatBenchPreset {
     MiniGpt4Config full = MiniGpt4Config.vicuna7b();
     MiniGpt4Model model = MiniGpt4Model.random(
         full.withLayers(full.vision().numHiddenLayers(), full.qformer().numHiddenLayers(), 0), manager, type, seed);
-    return new VisionPart() {
-      @Override
-      public int imageSize() {
-        return full.vision().imageSize();
-      }
-
-      @Override
-      public NDArray encode(NDArray pixels) {
-        return model.encodeImage(pixels);
-      }
-
-      @Override
-      public void close() {
-        closeModel(model);
-      }
-    };
+    return new VisionPart(full.vision().imageSize(), model::encodeImage, model::close);
   }
 
   @Override
@@ -56,38 +38,13 @@ final class MiniGpt4BenchPreset implements ChatBenchPreset {
     MiniGpt4Model model = MiniGpt4Model.random(config, manager, type, seed);
     long eos = config.text().eosTokenIds().get(0);
     long pad = config.text().padTokenId();
-    return new LanguagePart() {
-      @Override
-      public int imageTokens() {
-        return config.numQueryTokens();
+    return new LanguagePart(config.numQueryTokens(), config.text().hiddenSize(), (inputsEmbeds, newTokens) -> {
+      // The stop token is forbidden until newTokens, so every run decodes the same count.
+      try (LlamaPrefixDecoder decoder = model.decoder(inputsEmbeds)) {
+        SequenceGenerator.generate(decoder, new long[1][0],
+            new GenerationConfig(newTokens, newTokens, 1, 1f, 1f, eos, pad), false);
       }
-
-      @Override
-      public int hiddenSize() {
-        return config.text().hiddenSize();
-      }
-
-      @Override
-      public void generate(NDArray inputsEmbeds, int newTokens) {
-        // The stop token is forbidden until newTokens, so every run decodes the same count.
-        try (LlamaPrefixDecoder decoder = model.decoder(inputsEmbeds)) {
-          SequenceGenerator.generate(decoder, new long[1][0],
-              new GenerationConfig(newTokens, newTokens, 1, 1f, 1f, eos, pad), false);
-        }
-      }
-
-      @Override
-      public void close() {
-        closeModel(model);
-      }
-    };
+    }, model::close);
   }
 
-  private static void closeModel(MiniGpt4Model model) {
-    try {
-      model.close();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
 }

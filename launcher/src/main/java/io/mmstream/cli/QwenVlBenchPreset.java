@@ -1,6 +1,5 @@
 package io.mmstream.cli;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.mmstream.model.generation.GenerationConfig;
@@ -40,20 +39,7 @@ final class QwenVlBenchPreset implements ChatBenchPreset {
     QwenVisualConfig config = QwenVisualConfig.qwenVlChat();
     QwenVisionTransformer visual =
         QwenVisionTransformer.load(new Weights(new RandomWeightStore(manager, type, seed, RANDOM_STD)), config);
-    return new VisionPart() {
-      @Override
-      public int imageSize() {
-        return config.imageSize();
-      }
-
-      @Override
-      public NDArray encode(NDArray pixels) {
-        return visual.forward(pixels);
-      }
-
-      @Override
-      public void close() {}
-    };
+    return new VisionPart(config.imageSize(), visual::forward, () -> { });
   }
 
   @Override
@@ -61,30 +47,14 @@ final class QwenVlBenchPreset implements ChatBenchPreset {
     QwenConfig config = QwenConfig.qwenVlChat().withLayers(layers);
     QwenLMHeadModel model =
         QwenLMHeadModel.load(new Weights(new RandomWeightStore(manager, type, seed, RANDOM_STD)), config);
-    return new LanguagePart() {
-      @Override
-      public int imageTokens() {
-        return QwenTokenizer.IMAGE_SPAN + 2;
+    return new LanguagePart(QwenTokenizer.IMAGE_SPAN + 2, config.hiddenSize(), (inputsEmbeds, newTokens) -> {
+      try (NDManager call = manager.newSubManager();
+          QwenVlDecoder decoder =
+              new QwenVlDecoder(model, call, inputsEmbeds, 0, Set.of(), END_OF_TEXT, id -> { }, false)) {
+        // The stop token is forbidden until newTokens, so every run decodes the same count.
+        SequenceGenerator.generate(decoder, new long[][] {{}},
+            new GenerationConfig(newTokens, newTokens, 1, 1f, 1f, END_OF_TEXT, END_OF_TEXT), false);
       }
-
-      @Override
-      public int hiddenSize() {
-        return config.hiddenSize();
-      }
-
-      @Override
-      public void generate(NDArray inputsEmbeds, int newTokens) {
-        try (NDManager call = manager.newSubManager();
-            QwenVlDecoder decoder =
-                new QwenVlDecoder(model, call, inputsEmbeds, 0, Set.of(), END_OF_TEXT, id -> {}, false)) {
-          // The stop token is forbidden until newTokens, so every run decodes the same count.
-          SequenceGenerator.generate(decoder, new long[][] {{}},
-              new GenerationConfig(newTokens, newTokens, 1, 1f, 1f, END_OF_TEXT, END_OF_TEXT), false);
-        }
-      }
-
-      @Override
-      public void close() {}
-    };
+    }, () -> { });
   }
 }

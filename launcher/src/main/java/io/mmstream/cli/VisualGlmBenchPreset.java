@@ -1,6 +1,5 @@
 package io.mmstream.cli;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.mmstream.model.chatglm.ChatGlmConfig;
@@ -37,20 +36,7 @@ final class VisualGlmBenchPreset implements ChatBenchPreset {
     VisualGlmConfig config = VisualGlmConfig.visualGlm6b();
     VisualGlmImageEncoder encoder = VisualGlmImageEncoder.load(
         new Weights(new RandomWeightStore(manager, type, seed, WEIGHT_STD)).sub("image_encoder"), config);
-    return new VisionPart() {
-      @Override
-      public int imageSize() {
-        return config.vision().imageSize();
-      }
-
-      @Override
-      public NDArray encode(NDArray pixels) {
-        return encoder.forward(pixels);
-      }
-
-      @Override
-      public void close() {}
-    };
+    return new VisionPart(config.vision().imageSize(), encoder::forward, () -> { });
   }
 
   @Override
@@ -59,33 +45,17 @@ final class VisualGlmBenchPreset implements ChatBenchPreset {
     ChatGlmConfig glm = full.glm().withNumLayers(layers);
     ChatGlmModel model = ChatGlmModel.load(
         new Weights(new RandomWeightStore(manager, type, seed, WEIGHT_STD)).sub("transformer"), glm);
-    return new LanguagePart() {
-      @Override
-      public int imageTokens() {
-        return full.imageLength();
-      }
-
-      @Override
-      public int hiddenSize() {
-        return glm.hiddenSize();
-      }
-
-      @Override
-      public void generate(NDArray inputsEmbeds, int newTokens) {
-        // The prompt's ids only place the generated block: it ends [gMASK] <sop>, as every chat prompt does.
-        int length = (int) inputsEmbeds.getShape().get(1);
-        long[] ids = new long[length];
-        Arrays.fill(ids, glm.padTokenId());
-        ids[length - 2] = glm.gmaskTokenId();
-        ids[length - 1] = glm.bosTokenId();
-        // The stop token is forbidden until newTokens, so every run decodes the same count.
-        GenerationConfig exact = new GenerationConfig(
-            length + newTokens, length + newTokens, 1, 1f, 1f, glm.eosTokenId(), glm.padTokenId());
-        model.generate(ids, inputsEmbeds, exact, false, inputsEmbeds.getManager(), null);
-      }
-
-      @Override
-      public void close() {}
-    };
+    return new LanguagePart(full.imageLength(), glm.hiddenSize(), (inputsEmbeds, newTokens) -> {
+      // The prompt's ids only place the generated block: it ends [gMASK] <sop>, as every chat prompt does.
+      int length = (int) inputsEmbeds.getShape().get(1);
+      long[] ids = new long[length];
+      Arrays.fill(ids, glm.padTokenId());
+      ids[length - 2] = glm.gmaskTokenId();
+      ids[length - 1] = glm.bosTokenId();
+      // The stop token is forbidden until newTokens, so every run decodes the same count.
+      GenerationConfig exact = new GenerationConfig(
+          length + newTokens, length + newTokens, 1, 1f, 1f, glm.eosTokenId(), glm.padTokenId());
+      model.generate(ids, inputsEmbeds, exact, false, inputsEmbeds.getManager(), null);
+    }, () -> { });
   }
 }
