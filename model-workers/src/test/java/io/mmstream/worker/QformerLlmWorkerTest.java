@@ -20,14 +20,11 @@ import io.mmstream.schema.TaskRequest;
 import io.mmstream.schema.TaskResult;
 import io.mmstream.schema.TaskType;
 import io.mmstream.schema.VqaTask;
-import io.mmstream.worker.models.BuiltInModelFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -97,7 +94,7 @@ class QformerLlmWorkerTest {
       JsonNode text = c.get(textField);
       expected.add(text.isArray() ? text.get(0).asText() : text.asText());
       byte[] image = Files.readAllBytes(dir.resolve(c.get("image").asText()));
-      tasks.add(request(dir.getFileName() + "-caption-" + c.get("name").asText(), TaskType.CAPTION, image)
+      tasks.add(WorkerTestKit.request(dir.getFileName() + "-caption-" + c.get("name").asText(), TaskType.CAPTION, image)
           .setCaption(new CaptionTask(null)).build());
     }
     assertThat(tasks).isNotEmpty();
@@ -117,7 +114,7 @@ class QformerLlmWorkerTest {
     }
     for (int i = 0; i < files.size(); i++) {
       VqaTask vqa = VqaTask.newBuilder().setQuestions(QUESTIONS).setCandidates(List.of()).build();
-      tasks.add(request(dir.getFileName() + "-vqa-" + i, TaskType.VQA, Files.readAllBytes(files.get(i))).setVqa(vqa).build());
+      tasks.add(WorkerTestKit.request(dir.getFileName() + "-vqa-" + i, TaskType.VQA, Files.readAllBytes(files.get(i))).setVqa(vqa).build());
     }
     List<TaskResult> results = run(ModelKind.VQA, dir, tasks, Map.of());
     DecodingOptions decoding = new DecodingOptions(ModelSettings.VQA_MAX_LENGTH.defaultValue(), null, false, null);
@@ -144,32 +141,6 @@ class QformerLlmWorkerTest {
   /** Runs a worker of {@code kind} on {@code tasks}; returns their committed results in task order. */
   private static List<TaskResult> run(ModelKind kind, Path modelDir, List<TaskRequest> tasks, Map<String, String> extra)
       throws Exception {
-    Map<String, String> values = new HashMap<>(extra);
-    values.put(WorkerSettings.KIND.key(), kind.id());
-    values.put(WorkerSettings.MODEL_PRESET.key(), "");
-    values.put(WorkerSettings.MODEL_DIR.key(), modelDir.toString());
-    values.put(WorkerSettings.WORKER_ID.key(), "qformer-" + kind.id() + "-" + modelDir.getFileName());
-    values.put(WorkerSettings.BATCH_MAX_SIZE.key(), "4");
-    WorkerSettings settings = WorkerTestKit.settings(broker, values);
-    List<String> ids = tasks.stream().map(TaskRequest::getTaskId).toList();
-    WorkerTestKit.produce(broker, kind, tasks);
-    try (WorkerMain ignored = WorkerMain.start(settings, new BuiltInModelFactory())) {
-      WorkerTestKit.awaitResults(broker, r -> r.stream().map(TaskResult::getTaskId).collect(Collectors.toSet()).containsAll(ids));
-    }
-    Map<String, List<TaskResult>> byKey = WorkerTestKit.committedResultsByKey(broker);
-    List<TaskResult> results = new ArrayList<>();
-    for (TaskRequest task : tasks) {
-      List<TaskResult> forKey = byKey.get(WorkerTestKit.key(task));
-      assertThat(forKey).as(task.getTaskId()).extracting(TaskResult::getTaskId).containsExactly(task.getTaskId());
-      TaskResult result = forKey.get(0);
-      assertThat(result.getFailure()).as(task.getTaskId()).isNull();
-      results.add(result);
-    }
-    return results;
-  }
-
-  private static TaskRequest.Builder request(String taskId, TaskType type, byte[] image) {
-    TaskRequest base = WorkerTestKit.task(taskId, image);
-    return TaskRequest.newBuilder(base).setTask(type).setTag(null).setContentHash("hash-" + taskId);
+    return WorkerTestKit.runOnModel(broker, kind, modelDir, "qformer-" + kind.id() + "-" + modelDir.getFileName(), tasks, extra);
   }
 }

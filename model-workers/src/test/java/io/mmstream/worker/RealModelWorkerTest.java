@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDManager;
 import io.mmstream.config.LabelSets;
-import io.mmstream.config.Settings;
 import io.mmstream.image.ImageLimits;
 import io.mmstream.image.PixelImage;
 import io.mmstream.kafka.embedded.EmbeddedKafkaBroker;
@@ -23,14 +22,11 @@ import io.mmstream.schema.TaskRequest;
 import io.mmstream.schema.TaskResult;
 import io.mmstream.schema.TaskType;
 import io.mmstream.schema.VqaTask;
-import io.mmstream.worker.models.BuiltInModelFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -81,7 +77,7 @@ class RealModelWorkerTest {
           .setTemplates(even ? List.of() : animals.templates())
           .setTopK(even ? 3 : 2)
           .build();
-      tasks.add(request("clip-" + i, TaskType.TAG, images.get(i)).setTag(tag).build());
+      tasks.add(WorkerTestKit.request("clip-" + i, TaskType.TAG, images.get(i)).setTag(tag).build());
     }
     List<TaskResult> results = run(ModelKind.CLIP, clipDir, tasks, Map.of(WorkerSettings.BATCH_MAX_DELAY_MS.key(), "300"));
 
@@ -119,7 +115,7 @@ class RealModelWorkerTest {
     List<byte[]> images = images(6);
     List<TaskRequest> tasks = new ArrayList<>();
     for (int i = 0; i < images.size(); i++) {
-      tasks.add(request("caption-" + i, TaskType.CAPTION, images.get(i)).setCaption(new CaptionTask(prompts.get(i % 3))).build());
+      tasks.add(WorkerTestKit.request("caption-" + i, TaskType.CAPTION, images.get(i)).setCaption(new CaptionTask(prompts.get(i % 3))).build());
     }
     List<TaskResult> results = run(ModelKind.CAPTION, dir, tasks, Map.of());
 
@@ -148,7 +144,7 @@ class RealModelWorkerTest {
     List<TaskRequest> tasks = new ArrayList<>();
     for (int i = 0; i < images.size(); i++) {
       VqaTask vqa = VqaTask.newBuilder().setQuestions(questions.get(i % 3)).setCandidates(i % 2 == 1 ? colours : List.of()).build();
-      tasks.add(request("vqa-" + i, TaskType.VQA, images.get(i)).setVqa(vqa).build());
+      tasks.add(WorkerTestKit.request("vqa-" + i, TaskType.VQA, images.get(i)).setVqa(vqa).build());
     }
     List<TaskResult> results = run(ModelKind.VQA, dir, tasks, Map.of());
 
@@ -184,34 +180,7 @@ class RealModelWorkerTest {
   /** Runs a worker of {@code kind} on {@code tasks}; returns their committed results in task order. */
   private static List<TaskResult> run(ModelKind kind, Path modelDir, List<TaskRequest> tasks, Map<String, String> extra)
       throws Exception {
-    Map<String, String> values = new HashMap<>(extra);
-    values.put(WorkerSettings.KIND.key(), kind.id());
-    values.put(WorkerSettings.MODEL_PRESET.key(), "");
-    values.put(WorkerSettings.MODEL_DIR.key(), modelDir.toString());
-    values.put(WorkerSettings.WORKER_ID.key(), "real-" + kind.id());
-    values.put(WorkerSettings.BATCH_MAX_SIZE.key(), "4");
-    WorkerSettings settings = WorkerTestKit.settings(broker, values);
-    List<String> ids = tasks.stream().map(TaskRequest::getTaskId).toList();
-    WorkerTestKit.produce(broker, kind, tasks);
-    try (WorkerMain ignored = WorkerMain.start(settings, new BuiltInModelFactory())) {
-      WorkerTestKit.awaitResults(broker, r -> r.stream().map(TaskResult::getTaskId).collect(Collectors.toSet()).containsAll(ids));
-    }
-    Map<String, List<TaskResult>> byKey = WorkerTestKit.committedResultsByKey(broker);
-    List<TaskResult> results = new ArrayList<>();
-    for (TaskRequest task : tasks) {
-      // The result is keyed like its request: tenant/contentHash, the stream app's join key.
-      List<TaskResult> forKey = byKey.get(WorkerTestKit.key(task));
-      assertThat(forKey).as(task.getTaskId()).extracting(TaskResult::getTaskId).containsExactly(task.getTaskId());
-      TaskResult result = forKey.get(0);
-      assertThat(result.getFailure()).as(task.getTaskId()).isNull();
-      results.add(result);
-    }
-    return results;
-  }
-
-  private static TaskRequest.Builder request(String taskId, TaskType type, byte[] image) {
-    TaskRequest base = WorkerTestKit.task(taskId, image);
-    return TaskRequest.newBuilder(base).setTask(type).setTag(null).setContentHash("hash-" + taskId);
+    return WorkerTestKit.runOnModel(broker, kind, modelDir, "real-" + kind.id(), tasks, extra);
   }
 
   /** The CLIP fixture images first, then random PNGs of several sizes. */

@@ -1,5 +1,7 @@
 package io.mmstream.worker;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mmstream.config.KafkaSettings;
 import io.mmstream.config.Settings;
 import io.mmstream.kafka.embedded.EmbeddedKafkaBroker;
@@ -13,12 +15,14 @@ import io.mmstream.schema.TaskType;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.topic.Topics;
+import io.mmstream.worker.models.BuiltInModelFactory;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -28,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -211,5 +216,41 @@ final class WorkerTestKit {
   /** Runs a model directly on one task, alone in its batch: what the worker's result must equal. */
   static <P> TaskOutputs direct(TaskModel<P> model, ImageLoader loader, TaskRequest request) throws TaskRejectedException {
     return model.runBatch(List.of(model.prepare(request, loader.load(request)))).get(0);
+  }
+
+  /**
+   * Runs a worker of {@code kind} on the model in {@code modelDir} over {@code tasks}; returns their committed
+   * results in task order, each checked to be the only result under its request's key and not a failure.
+   */
+  static List<TaskResult> runOnModel(EmbeddedKafkaBroker broker, ModelKind kind, Path modelDir, String workerId,
+      List<TaskRequest> tasks, Map<String, String> extra) throws Exception {
+    Map<String, String> values = new HashMap<>(extra);
+    values.put(WorkerSettings.KIND.key(), kind.id());
+    values.put(WorkerSettings.MODEL_PRESET.key(), "");
+    values.put(WorkerSettings.MODEL_DIR.key(), modelDir.toString());
+    values.put(WorkerSettings.WORKER_ID.key(), workerId);
+    values.put(WorkerSettings.BATCH_MAX_SIZE.key(), "4");
+    WorkerSettings settings = settings(broker, values);
+    List<String> ids = tasks.stream().map(TaskRequest::getTaskId).toList();
+    produce(broker, kind, tasks);
+    try (WorkerMain ignored = WorkerMain.start(settings, new BuiltInModelFactory())) {
+      awaitResults(broker, r -> r.stream().map(TaskResult::getTaskId).collect(Collectors.toSet()).containsAll(ids));
+    }
+    Map<String, List<TaskResult>> byKey = committedResultsByKey(broker);
+    List<TaskResult> results = new ArrayList<>();
+    for (TaskRequest task : tasks) {
+      // The result is keyed like its request: tenant/contentHash, the stream app's join key.
+      List<TaskResult> forKey = byKey.get(key(task));
+      assertThat(forKey).as(task.getTaskId()).extracting(TaskResult::getTaskId).containsExactly(task.getTaskId());
+      TaskResult result = forKey.get(0);
+      assertThat(result.getFailure()).as(task.getTaskId()).isNull();
+      results.add(result);
+    }
+    return results;
+  }
+
+  /** A task of {@code type} on {@code image} (no tag part), with a content hash of its own. */
+  static TaskRequest.Builder request(String taskId, TaskType type, byte[] image) {
+    return TaskRequest.newBuilder(task(taskId, image)).setTask(type).setTag(null).setContentHash("hash-" + taskId);
   }
 }
