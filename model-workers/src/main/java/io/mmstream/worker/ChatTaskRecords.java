@@ -64,7 +64,7 @@ final class ChatTaskRecords implements TaskRecords<ChatTask, ChatAnswer> {
 
   @Override
   public String resultTopic() {
-    return Topics.CHAT_REPLIES;
+    return Topics.CHAT_RESULTS;
   }
 
   @Override

@@ -34,7 +34,7 @@ public enum ModelKind {
 
   /** The topic this kind's workers write their answers to. */
   public String resultTopic() {
-    return this == CHAT ? Topics.CHAT_REPLIES : Topics.RESULTS;
+    return this == CHAT ? Topics.CHAT_RESULTS : Topics.RESULTS;
   }
 
   /** The lower-case name used in settings, metric tags and the CLI. */

@@ -11,7 +11,7 @@ import java.time.Instant;
 /**
  * How one kind's tasks and answers look on the wire, the only part of {@link TaskWorker} that differs
  * between the image-task kinds (TaskRequest → TaskResult on mm.results.v1) and chat (ChatTask →
- * ChatReply on mm.chat.replies.v1).
+ * ChatReply on mm.chat.results.v1).
  *
  * @param <Q> the task record
  * @param <O> a model's output for one task

@@ -84,7 +84,7 @@ class ChatWorkerKafkaTest {
     Map<String, ConsumerRecord<byte[], byte[]>> replyRecords = new HashMap<>();
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start()) {
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
-        admin.createTopics(List.of(new NewTopic(Topics.TASKS_CHAT, 2, (short) 1), new NewTopic(Topics.CHAT_REPLIES, 2, (short) 1),
+        admin.createTopics(List.of(new NewTopic(Topics.TASKS_CHAT, 2, (short) 1), new NewTopic(Topics.CHAT_RESULTS, 2, (short) 1),
             new NewTopic(Topics.DLQ, 1, (short) 1))).all().get();
       }
       produce(broker, tasks);
@@ -103,7 +103,7 @@ class ChatWorkerKafkaTest {
         while (replyRecords.size() < tasks.size() && System.nanoTime() < deadline) {
           Thread.sleep(200);
           replyRecords.clear();
-          for (ConsumerRecord<byte[], byte[]> record : WorkerTestKit.readRecords(broker, Topics.CHAT_REPLIES, "read_committed")) {
+          for (ConsumerRecord<byte[], byte[]> record : WorkerTestKit.readRecords(broker, Topics.CHAT_RESULTS, "read_committed")) {
             ConsumerRecord<byte[], byte[]> previous = replyRecords.put(REPLIES.decode(record.value()).getMessageId(), record);
             assertThat(previous).as("one reply per message").isNull();
           }

@@ -37,12 +37,12 @@ public final class AppAcls {
    */
   public static AppAccess streamApp(String applicationId, boolean createsTopics) {
     List<KafkaPermission> p = new ArrayList<>();
-    for (String topic : List.of(Topics.IMAGES, Topics.IMAGES_ACCEPTED, Topics.RESULTS)) {
+    for (String topic : List.of(Topics.IMAGES, Topics.IMAGES_ACCEPTED, Topics.RESULTS, Topics.CHAT, Topics.CHAT_RESULTS)) {
       p.add(topic(topic, READ));
     }
     List<String> written = new ArrayList<>(List.of(Topics.IMAGES_ACCEPTED));
     Topics.ROUTED_TASKS.forEach(t -> written.add(Topics.taskTopic(t)));
-    written.addAll(List.of(Topics.ENRICHED, Topics.MODERATION, Topics.DLQ));
+    written.addAll(List.of(Topics.ENRICHED, Topics.MODERATION, Topics.DLQ, Topics.TASKS_CHAT, Topics.CHAT_REPLIES));
     for (String topic : written) {
       p.add(topic(topic, WRITE));
     }
@@ -60,7 +60,7 @@ public final class AppAcls {
 
   /**
    * A model worker: reads its task topic in its consumer group and writes results (mm.results.v1, or
-   * mm.chat.replies.v1 for chat workers) and dead letters in transactions whose ids are
+   * mm.chat.results.v1 for chat workers) and dead letters in transactions whose ids are
    * {@code <transactionalIdPrefix>-<workerId>}.
    */
   public static AppAccess worker(
@@ -73,17 +73,18 @@ public final class AppAcls {
         new KafkaPermission(TRANSACTIONAL_ID, transactionalIdPrefix + "-", PREFIXED, WRITE)));
   }
 
-  /** {@code mmstream publish}: image events only. */
+  /** {@code mmstream publish}: image events and chat messages. */
   public static AppAccess publisher() {
-    return new AppAccess("publish", List.of(topic(Topics.IMAGES, WRITE)));
+    return new AppAccess("publish", List.of(topic(Topics.IMAGES, WRITE), topic(Topics.CHAT, WRITE)));
   }
 
-  /** {@code mmstream tail}: the output topics, in throw-away groups under {@link #TAIL_GROUP_PREFIX}. */
+  /** {@code mmstream tail} (and {@code chat --conversation}): the output topics, in throw-away groups under {@link #TAIL_GROUP_PREFIX}. */
   public static AppAccess tail() {
     return new AppAccess("tail", List.of(
         topic(Topics.ENRICHED, READ),
         topic(Topics.MODERATION, READ),
         topic(Topics.DLQ, READ),
+        topic(Topics.CHAT_REPLIES, READ),
         new KafkaPermission(GROUP, TAIL_GROUP_PREFIX, PREFIXED, READ)));
   }
 

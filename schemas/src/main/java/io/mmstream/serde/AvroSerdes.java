@@ -2,8 +2,10 @@ package io.mmstream.serde;
 
 import io.mmstream.config.Settings;
 import io.mmstream.schema.AcceptedImage;
+import io.mmstream.schema.ChatMessage;
 import io.mmstream.schema.ChatReply;
 import io.mmstream.schema.ChatTask;
+import io.mmstream.schema.ConversationState;
 import io.mmstream.schema.DeadLetter;
 import io.mmstream.schema.EnrichedImage;
 import io.mmstream.schema.ImageEvent;
@@ -122,5 +124,13 @@ public final class AvroSerdes {
 
   public AvroSerde<ChatReply> chatReply() {
     return new AvroSerde<>(ChatReply.class, store);
+  }
+
+  public AvroSerde<ChatMessage> chatMessage() {
+    return exchanged(ChatMessage.class);
+  }
+
+  public AvroSerde<ConversationState> conversationState() {
+    return internal(ConversationState.class);
   }
 }

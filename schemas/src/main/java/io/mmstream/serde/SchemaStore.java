@@ -1,8 +1,10 @@
 package io.mmstream.serde;
 
 import io.mmstream.schema.AcceptedImage;
+import io.mmstream.schema.ChatMessage;
 import io.mmstream.schema.ChatReply;
 import io.mmstream.schema.ChatTask;
+import io.mmstream.schema.ConversationState;
 import io.mmstream.schema.DeadLetter;
 import io.mmstream.schema.EnrichedImage;
 import io.mmstream.schema.ImageEvent;
@@ -42,7 +44,8 @@ public final class SchemaStore implements org.apache.avro.message.SchemaStore {
   /** Every top-level record that travels on a topic or sits in a state store. */
   public static final List<Class<? extends SpecificRecord>> RECORD_TYPES = List.of(
       ImageEvent.class, TaskRequest.class, TaskResult.class, EnrichedImage.class, ModerationDecision.class,
-      DeadLetter.class, AcceptedImage.class, PendingEnrichment.class, ChatTask.class, ChatReply.class);
+      DeadLetter.class, AcceptedImage.class, PendingEnrichment.class, ChatTask.class, ChatReply.class,
+      ChatMessage.class, ConversationState.class);
 
   static final String HISTORY_DIR = "/io/mmstream/schema/history/";
 

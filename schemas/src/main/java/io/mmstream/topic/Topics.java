@@ -26,7 +26,11 @@ public final class Topics {
   public static final String MODERATION = "mm.moderation.v1";
   /** ChatTask for the chat workers, keyed tenant/conversationId. */
   public static final String TASKS_CHAT = "mm.tasks.chat.v1";
-  /** ChatReply from the chat workers, keyed like the ChatTask it answers. */
+  /** ChatMessage, published by producers, keyed tenant/conversationId. */
+  public static final String CHAT = "mm.chat.v1";
+  /** ChatReply from the chat workers, keyed like the ChatTask it answers; joined by the stream app. */
+  public static final String CHAT_RESULTS = "mm.chat.results.v1";
+  /** ChatReply joined to its conversation, exactly once per message, in each conversation's order. */
   public static final String CHAT_REPLIES = "mm.chat.replies.v1";
   /** DeadLetter keyed by eventId where known. */
   public static final String DLQ = "mm.dlq.v1";
@@ -34,7 +38,7 @@ public final class Topics {
   public static final List<String> ALL =
       List.of(
           IMAGES, IMAGES_ACCEPTED, TASKS_TAG, TASKS_CAPTION, TASKS_VQA, RESULTS, ENRICHED, MODERATION, DLQ, TASKS_CHAT,
-          CHAT_REPLIES);
+          CHAT_REPLIES, CHAT, CHAT_RESULTS);
 
   /** Task types that have a worker topic. */
   public static final List<TaskType> ROUTED_TASKS = List.of(TaskType.TAG, TaskType.CAPTION, TaskType.VQA);

@@ -2,37 +2,20 @@ package io.mmstream.stream;
 
 import io.mmstream.config.LabelSets;
 import io.mmstream.config.Settings;
-import io.mmstream.image.ImageDecoder;
-import io.mmstream.image.ImageFetcher;
-import io.mmstream.image.ImageFormat;
-import io.mmstream.image.ImageLimits;
 import io.mmstream.image.ImageRejectedException;
 import io.mmstream.schema.CaptionTask;
 import io.mmstream.schema.ImageEvent;
-import io.mmstream.schema.ImageUri;
-import io.mmstream.schema.InlineImage;
 import io.mmstream.schema.RequestedTasks;
 import io.mmstream.schema.TagTask;
 import io.mmstream.schema.VqaTask;
-import java.net.URI;
-import java.net.URISyntaxException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * Checks one ImageEvent before any model runs: ids, tenant, requested tasks, label sets, question and
- * metadata limits, and the image source. Inline images are checked from the header only (format,
- * content type, dimensions against the pixel limits); decoding the pixels is the workers' job. URIs
- * must use an allowed scheme and must not name a forbidden address (a host that does not resolve
- * now is left to the fetching worker, which reports it).
+ * metadata limits, and the image source ({@link ImageSourceValidator}).
  */
 public final class ImageEventValidator {
 
@@ -51,12 +34,9 @@ public final class ImageEventValidator {
   public static final String METADATA_TOO_LARGE = "METADATA_TOO_LARGE";
   public static final String TOO_MANY_TEMPLATES = "TOO_MANY_TEMPLATES";
 
-  private final ImageLimits limits;
-  private final ImageDecoder decoder;
-  private final ImageFetcher uriChecker;
+  private final ImageSourceValidator sources;
+  private final TenantValidator tenants;
   private final LabelSets labelSets;
-  private final Pattern tenantPattern;
-  private final Set<String> tenants;
   private final int maxIdChars;
   private final int maxQuestions;
   private final int maxQuestionChars;
@@ -69,12 +49,9 @@ public final class ImageEventValidator {
   private final int maxTemplates;
 
   public ImageEventValidator(Settings settings, LabelSets labelSets) {
-    this.limits = ImageLimits.from(settings);
-    this.decoder = new ImageDecoder(limits);
-    this.uriChecker = new ImageFetcher(limits);
+    this.sources = new ImageSourceValidator(settings);
+    this.tenants = new TenantValidator(settings);
     this.labelSets = labelSets;
-    this.tenantPattern = Pattern.compile(settings.get(StreamSettings.TENANT_PATTERN));
-    this.tenants = Set.copyOf(settings.get(StreamSettings.TENANTS_ALLOWED));
     this.maxIdChars = settings.get(StreamSettings.MAX_ID_CHARS);
     this.maxQuestions = settings.get(StreamSettings.MAX_QUESTIONS);
     this.maxQuestionChars = settings.get(StreamSettings.MAX_QUESTION_CHARS);
@@ -103,7 +80,7 @@ public final class ImageEventValidator {
       checkTenant(event.getTenant());
       TagTask resolvedTag = checkTasks(event);
       checkMetadata(event.getMetadata());
-      String hash = checkSource(event);
+      String hash = sources.check(event.getSource(), event.getContentType());
       RequestedTasks tasks = RequestedTasks.newBuilder(event.getTasks()).setTag(resolvedTag).build();
       return new Validation.Valid(ImageEvent.newBuilder(event).setTasks(tasks).build(), hash);
     } catch (Rejected r) {
@@ -125,11 +102,9 @@ public final class ImageEventValidator {
   }
 
   private void checkTenant(String tenant) throws Rejected {
-    if (tenant == null || !tenantPattern.matcher(tenant).matches()) {
-      throw new Rejected(BAD_TENANT, "tenant '" + abbreviate(tenant) + "' does not match " + tenantPattern);
-    }
-    if (!tenants.isEmpty() && !tenants.contains(tenant)) {
-      throw new Rejected(UNKNOWN_TENANT, "tenant '" + tenant + "' is not configured");
+    var invalid = tenants.check(tenant);
+    if (invalid.isPresent()) {
+      throw new Rejected(invalid.get().reasonCode(), invalid.get().message());
     }
   }
 
@@ -223,46 +198,8 @@ public final class ImageEventValidator {
     }
   }
 
-  /** Checks the source; returns the content hash: sha-256 of inline bytes, or of the URI text. */
-  private String checkSource(ImageEvent e) throws ImageRejectedException {
-    Object source = e.getSource();
-    if (source instanceof InlineImage inline) {
-      ByteBuffer data = inline.getData();
-      if (data.remaining() > limits.maxInlineBytes()) {
-        throw new ImageRejectedException(ImageRejectedException.TOO_LARGE,
-            "inline image has " + data.remaining() + " bytes, over mmstream.images.max-inline-bytes=" + limits.maxInlineBytes());
-      }
-      byte[] bytes = new byte[data.remaining()];
-      data.duplicate().get(bytes);
-      decoder.probe(bytes, e.getContentType());
-      return sha256(bytes);
-    }
-    String uriText = ((ImageUri) source).getUri();
-    URI uri;
-    try {
-      uri = new URI(uriText);
-    } catch (URISyntaxException ex) {
-      throw new ImageRejectedException(ImageRejectedException.BAD_URI, "not a URI: " + abbreviate(uriText));
-    }
-    try {
-      uriChecker.checkAllowed(uri);
-    } catch (ImageRejectedException ex) {
-      if (!ImageRejectedException.UNKNOWN_HOST.equals(ex.reasonCode())) {
-        throw ex;
-      }
-    }
-    if (e.getContentType() != null) {
-      ImageFormat.fromContentType(e.getContentType());
-    }
-    return sha256(uriText.getBytes(StandardCharsets.UTF_8));
-  }
-
   static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return ImageSourceValidator.sha256(bytes);
   }
 
   private static List<String> concat(List<String> a, List<String> b) {
@@ -274,9 +211,6 @@ public final class ImageEventValidator {
   }
 
   private static String abbreviate(String s) {
-    if (s == null) {
-      return "null";
-    }
-    return s.length() <= 80 ? s : s.substring(0, 80) + "...";
+    return TenantValidator.abbreviate(s);
   }
 }

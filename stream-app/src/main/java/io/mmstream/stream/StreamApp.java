@@ -10,6 +10,7 @@ import io.mmstream.config.Settings;
 import io.mmstream.image.ImageSettings;
 import io.mmstream.security.AppAccess;
 import io.mmstream.security.AppAcls;
+import io.mmstream.serde.AvroSerdes;
 import io.mmstream.serde.SchemaSettings;
 import io.mmstream.topic.TopicAdmin;
 import io.mmstream.topic.TopicSettings;
@@ -29,6 +30,7 @@ import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,7 +38,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The enrichment application: {@link #start(Settings)} creates missing topics (when enabled), checks
  * that the join's topics are co-partitioned, and starts Kafka Streams with exactly_once_v2 over the
- * {@link EnrichmentTopology}; {@link #close()} shuts it down gracefully (commit, leave the group).
+ * {@link EnrichmentTopology} and the {@link ConversationTopology}; {@link #close()} shuts it down gracefully (commit, leave the group).
  * State lives in RocksDB under the state directory and is restored from changelogs after a restart.
  */
 public final class StreamApp implements AutoCloseable {
@@ -45,7 +47,7 @@ public final class StreamApp implements AutoCloseable {
 
   /** Every setting this application reads, for the startup dump and the README table. */
   public static final List<Setting<?>> SETTINGS = Setting.declaredIn(KafkaSettings.class, TopicSettings.class,
-      SchemaSettings.class, ImageSettings.class, StreamSettings.class);
+      SchemaSettings.class, ImageSettings.class, StreamSettings.class, ConversationSettings.class);
 
   private final KafkaStreams streams;
   private final Duration closeTimeout;
@@ -70,9 +72,13 @@ public final class StreamApp implements AutoCloseable {
           LOG.info("created topics {}", created);
         }
       }
-      checkCoPartitioned(admin);
+      checkCoPartitioned(admin, Topics.IMAGES_ACCEPTED, Topics.RESULTS);
+      checkCoPartitioned(admin, Topics.CHAT, Topics.CHAT_RESULTS);
     }
-    KafkaStreams streams = new KafkaStreams(EnrichmentTopology.from(settings, new StreamMetrics(registry)).build(), streamsProperties(settings));
+    StreamMetrics metrics = new StreamMetrics(registry);
+    Topology topology = new ConversationTopology(settings, AvroSerdes.from(settings), metrics)
+        .addTo(EnrichmentTopology.from(settings, metrics).build());
+    KafkaStreams streams = new KafkaStreams(topology, streamsProperties(settings));
     streams.setUncaughtExceptionHandler(e -> {
       if (isAccessDenied(e)) {
         // A replaced thread would be refused again, forever: stop and say which permission is missing.
@@ -150,16 +156,19 @@ public final class StreamApp implements AutoCloseable {
     }
   }
 
-  /** The join shares state between two topics; unequal partition counts would split an image from its results. */
-  private static void checkCoPartitioned(Admin admin) {
+  /**
+   * Each join shares state between two topics (accepted images and results; chat messages and chat results);
+   * unequal partition counts would split an image from its results, a conversation from its replies.
+   */
+  private static void checkCoPartitioned(Admin admin, String inputs, String results) {
     try {
-      Map<String, TopicDescription> d = admin.describeTopics(List.of(Topics.IMAGES_ACCEPTED, Topics.RESULTS))
+      Map<String, TopicDescription> d = admin.describeTopics(List.of(inputs, results))
           .allTopicNames().get(30, TimeUnit.SECONDS);
-      int accepted = d.get(Topics.IMAGES_ACCEPTED).partitions().size();
-      int results = d.get(Topics.RESULTS).partitions().size();
-      if (accepted != results) {
-        throw new IllegalStateException(Topics.IMAGES_ACCEPTED + " has " + accepted + " partitions but " + Topics.RESULTS
-            + " has " + results + "; the join needs them equal");
+      int inputPartitions = d.get(inputs).partitions().size();
+      int resultPartitions = d.get(results).partitions().size();
+      if (inputPartitions != resultPartitions) {
+        throw new IllegalStateException(inputs + " has " + inputPartitions + " partitions but " + results
+            + " has " + resultPartitions + "; the join needs them equal");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
