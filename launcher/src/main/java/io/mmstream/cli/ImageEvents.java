@@ -63,20 +63,23 @@ public final class ImageEvents {
   /** scheme://... (RFC 3986 scheme syntax); a Windows drive letter has no "//". */
   private static final Pattern URI_WITH_SCHEME = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*)://.*");
 
+  /** An image as a record carries it: inline bytes or a URI, its content type (from the name) and an id. */
+  public record ImageSource(Object source, String contentType, String imageId) {}
+
   /**
-   * An event for a local file (bytes inline) or an http(s)/file URL (by reference). The image id is the
-   * URL's last path segment, or "uri-" and the start of the URL's sha-256 when that segment is empty.
+   * A local file (bytes inline) or an http(s)/file URL (by reference). The image id is the file name, or the URL's
+   * last path segment, or "uri-" and the start of the URL's sha-256 when that segment is empty.
    *
    * @throws IllegalArgumentException for a URL of another scheme
    */
-  public static ImageEvent forSource(String fileOrUrl, String tenant, Requested tasks) throws IOException {
+  public static ImageSource imageSource(String fileOrUrl) throws IOException {
     String lower = fileOrUrl.toLowerCase(Locale.ROOT);
     if (lower.startsWith("http://") || lower.startsWith("https://") || lower.startsWith("file:")) {
       Object source = ImageUri.newBuilder().setUri(fileOrUrl).build();
       String path = fileOrUrl.replaceFirst("[?#].*$", "");
       String lastSegment = path.substring(path.lastIndexOf('/') + 1);
       String imageId = lastSegment.isEmpty() ? "uri-" + sha256Hex(fileOrUrl).substring(0, 16) : lastSegment;
-      return event(imageId, tenant, tasks, source, contentType(lower));
+      return new ImageSource(source, contentType(lower), imageId);
     }
     Matcher scheme = URI_WITH_SCHEME.matcher(fileOrUrl);
     if (scheme.matches()) {
@@ -84,13 +87,29 @@ public final class ImageEvents {
           + " (http, https, file, or a local file path)");
     }
     Path path = Path.of(fileOrUrl);
-    return forSource(path.getFileName().toString(), tenant, tasks, Files.readAllBytes(path));
+    return inline(path.getFileName().toString(), Files.readAllBytes(path));
+  }
+
+  /** {@code bytes} inline; the content type follows the name's extension. */
+  public static ImageSource inline(String imageId, byte[] bytes) {
+    return new ImageSource(InlineImage.newBuilder().setData(ByteBuffer.wrap(bytes)).build(),
+        contentType(imageId.toLowerCase(Locale.ROOT)), imageId);
+  }
+
+  /**
+   * An event for a local file (bytes inline) or an http(s)/file URL (by reference), see {@link #imageSource}.
+   *
+   * @throws IllegalArgumentException for a URL of another scheme
+   */
+  public static ImageEvent forSource(String fileOrUrl, String tenant, Requested tasks) throws IOException {
+    ImageSource image = imageSource(fileOrUrl);
+    return event(image.imageId(), tenant, tasks, image.source(), image.contentType());
   }
 
   /** An event carrying {@code bytes} inline; the content type follows the name's extension. */
   public static ImageEvent forSource(String imageId, String tenant, Requested tasks, byte[] bytes) {
-    Object source = InlineImage.newBuilder().setData(ByteBuffer.wrap(bytes)).build();
-    return event(imageId, tenant, tasks, source, contentType(imageId.toLowerCase(Locale.ROOT)));
+    ImageSource image = inline(imageId, bytes);
+    return event(imageId, tenant, tasks, image.source(), image.contentType());
   }
 
   private static ImageEvent event(String imageId, String tenant, Requested tasks, Object source, String contentType) {
