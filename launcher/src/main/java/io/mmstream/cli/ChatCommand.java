@@ -14,30 +14,48 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * {@code bin/mmstream chat}: a conversation about an image, like the originals' {@code chat()} loops: each line
  * is a question, the reply is printed as its tokens arrive, and the history goes into the next prompt. Lines
- * starting with {@code /} are commands. Without a terminal it reads stdin line by line (scriptable).
+ * starting with {@code /} are commands. Without a terminal it reads stdin line by line (scriptable). With
+ * {@code --conversation} the conversation runs over Kafka instead: the stream app keeps its history and a chat
+ * worker answers.
  */
 @Command(
     name = "chat",
     mixinStandardHelpOptions = true,
-    description = "Chat about an image with a visual chat model (any directory `generate` opens whose model takes a "
-        + "history). Commands: /image FILE (switch image, new conversation), /reset (forget the history); "
-        + "Ctrl-D (end of input) ends.")
+    description = "Chat about an image with a visual chat model (--model: any directory `generate` opens whose model"
+        + " takes a history), or over Kafka (-b BOOTSTRAP --conversation ID: the stream app keeps the history, chat"
+        + " workers answer). Commands: /image FILE (switch image; with --model also a new conversation), /reset"
+        + " (--model only: forget the history); Ctrl-D (end of input) ends.")
 public final class ChatCommand implements Callable<Integer> {
 
-  @Option(names = "--model", required = true, description = "Model directory (config.json picks the family).")
+  @Option(names = "--model", description = "Model directory (config.json picks the family).")
   Path model;
 
   @Option(names = "--image", description = "Image the conversation is about.")
   Path image;
+
+  @Mixin ConfigOptions config;
+
+  @Option(names = "--conversation", paramLabel = "ID", description = "Chat over Kafka in this conversation.")
+  String conversation;
+
+  @Option(names = "--tenant", defaultValue = "demo", description = "Tenant id over Kafka (default: ${DEFAULT-VALUE}).")
+  String tenant;
+
+  @Option(names = "--reply-timeout-ms", defaultValue = "180000",
+      description = "Longest wait for a reply over Kafka (default: ${DEFAULT-VALUE}).")
+  long replyTimeoutMs;
 
   @Option(names = "--max-new-tokens", description = "Most tokens per reply (default: the model's own).")
   Integer maxNewTokens;
@@ -47,6 +65,18 @@ public final class ChatCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if ((model == null) == (conversation == null)) {
+      System.err.println("mmstream chat: give either --model DIR or --conversation ID (with -b BOOTSTRAP)");
+      return 2;
+    }
+    if (conversation != null) {
+      try (ConversationClient client = ConversationClient.open(config.settings(), tenant, conversation)) {
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        new KafkaChatSession(client, image == null ? null : image.toString(), Duration.ofMillis(replyTimeoutMs))
+            .run(in, System.out, System.console() != null);
+      }
+      return 0;
+    }
     try (NDManager manager = NDManager.newBaseManager();
         VisionLanguageModel vlm = VisionLanguageModels.load(model, manager)) {
       if (!vlm.supportsHistory()) {
@@ -146,6 +176,59 @@ public final class ChatCommand implements Callable<Integer> {
 
     List<ChatTurn> history() {
       return List.copyOf(history);
+    }
+  }
+
+  /** The loop over Kafka: each line is one ChatMessage; the first carries the image, /image FILE switches it. */
+  static final class KafkaChatSession {
+    private final ConversationClient client;
+    private final Duration timeout;
+    private String pendingImage;
+
+    KafkaChatSession(ConversationClient client, String image, Duration timeout) {
+      this.client = client;
+      this.pendingImage = image;
+      this.timeout = timeout;
+    }
+
+    void run(BufferedReader in, PrintStream out, boolean interactive) throws Exception {
+      while (true) {
+        if (interactive) {
+          out.print("> ");
+          out.flush();
+        }
+        String line = in.readLine();
+        if (line == null) {
+          return;
+        }
+        String text = line.strip();
+        if (text.isEmpty()) {
+          continue;
+        }
+        if (text.startsWith("/image")) {
+          pendingImage = text.substring("/image".length()).strip();
+          out.println("[the next message carries image " + pendingImage + "]");
+        } else if (text.startsWith("/")) {
+          out.println("[unknown command " + text + "; /image FILE, Ctrl-D ends]");
+        } else {
+          ImageEvents.ImageSource image = null;
+          if (pendingImage != null) {
+            try {
+              image = ImageEvents.imageSource(pendingImage);
+            } catch (IOException | IllegalArgumentException e) {
+              out.println("[cannot read image '" + pendingImage + "': " + e.getMessage() + "]");
+              pendingImage = null;
+              continue;
+            }
+          }
+          try {
+            out.println(RecordText.chatReplyText(client.ask(text, image, timeout)));
+            pendingImage = null;
+          } catch (TimeoutException e) {
+            out.println("[" + e.getMessage() + "]");
+          }
+        }
+      }
     }
   }
 }

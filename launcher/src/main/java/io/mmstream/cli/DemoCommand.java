@@ -2,12 +2,16 @@ package io.mmstream.cli;
 
 import io.mmstream.config.KafkaClientConfig;
 import io.mmstream.config.Settings;
+import io.mmstream.schema.ChatReply;
 import io.mmstream.schema.ImageEvent;
 import io.mmstream.security.AppAcls;
 import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.stream.StreamSettings;
 import io.mmstream.topic.Topics;
+import io.mmstream.worker.ModelKind;
+import io.mmstream.worker.ModelSettings;
+import io.mmstream.worker.WorkerMain;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -39,7 +44,8 @@ import picocli.CommandLine.Option;
  * {@code bin/mmstream demo}: the whole pipeline in one process on the embedded default — a real
  * KRaft broker inside the JVM (or {@code --bootstrap-servers}), the stream app, one worker per model
  * kind, the sample images published, and one readable line per enriched record, moderation decision
- * and dead letter as they arrive.
+ * and dead letter as they arrive; beside them, a conversation over Kafka about a sample image (a chat worker
+ * answers, the stream app keeps the history).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Run broker, stream app and workers in one process on the sample images and print the results.")
@@ -56,15 +62,16 @@ public final class DemoCommand implements Callable<Integer> {
   Path images;
 
   @Option(names = "--models", paramLabel = "DIR",
-      description = "Folder with HF model directories clip/, caption/ and vqa/ (default: the models that ship in the repository).")
+      description = "Folder with HF model directories clip/, caption/, vqa/ and chat/ (default: the models that ship in the"
+          + " repository).")
   Path models;
 
   @Option(names = "--exit-after", defaultValue = "0", description = "Exit after this many enriched records (0: run until Ctrl-C).")
   int exitAfter;
 
-  @Option(names = "--metrics-port", defaultValue = "9400", description = "First of three ports on 127.0.0.1 where the"
-      + " clip, caption and vqa workers serve /metrics and /health, one each (default: ${DEFAULT-VALUE}; 0: any free ports;"
-      + " -1: none).")
+  @Option(names = "--metrics-port", defaultValue = "9400", description = "First of four ports on 127.0.0.1 where the"
+      + " clip, caption, vqa and chat workers serve /metrics and /health, one each (default: ${DEFAULT-VALUE}; 0: any free"
+      + " ports; -1: none).")
   int metricsPort;
 
   @Option(names = "--publish-samples", description = "Publish the images to an external cluster too (the embedded"
@@ -73,6 +80,10 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Option(names = "--question", description = "VQA questions asked about every image (repeatable).")
   List<String> questions = new ArrayList<>(List.of("how many shapes are there?", "is there a star?"));
+
+  @Option(names = "--chat-question", description = "The demo conversation's messages, in order (repeatable; default: what"
+      + " shapes are there?, where is the star?, what colour is it? — the last needs the history to know what 'it' is).")
+  List<String> chatQuestions = new ArrayList<>(List.of("what shapes are there?", "where is the star?", "what colour is it?"));
 
   @Option(names = "--tenant", defaultValue = "demo", description = "Tenant of the published events (default: ${DEFAULT-VALUE}).")
   String tenant;
@@ -91,14 +102,17 @@ public final class DemoCommand implements Callable<Integer> {
     Settings base = Settings.load(configFile);
     Settings settings = (external ? DemoConfig.externalRun(base, home) : DemoConfig.localRun(base, home, DemoConfig.DEMO_RUN_NAME))
         .with(StreamSettings.HTTP_PORT.key(), -1)
-        .with(StreamSettings.JOIN_DEADLINE_MS.key(), 120_000);
+        .with(StreamSettings.JOIN_DEADLINE_MS.key(), 120_000)
+        .with(ModelSettings.CHAT_MAX_NEW_TOKENS.key(), CHAT_MAX_NEW_TOKENS);
     AtomicBoolean stop = new AtomicBoolean();
     CountDownLatch done = new CountDownLatch(1);
     CountDownLatch closed = new CountDownLatch(1);
+    CountDownLatch conversed = new CountDownLatch(1);
     // Ctrl-C: stop printing, then hold the JVM until the workers, the stream app and the broker have closed.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       stop.set(true);
       done.countDown();
+      conversed.countDown();
       try {
         closed.await(60, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
@@ -120,7 +134,9 @@ public final class DemoCommand implements Callable<Integer> {
       }
       KafkaConsumer<byte[], byte[]> outputs = outputConsumer(kafka.settings(), external);
       try (StreamAppCommand.RunningStreamApp stream = StreamAppCommand.RunningStreamApp.start(kafka.settings());
-          DemoWorkers workers = DemoWorkers.start(kafka.settings(), demoModels, metricsPort)) {
+          DemoWorkers workers = DemoWorkers.start(kafka.settings(), demoModels, metricsPort);
+          WorkerMain chatWorker = DemoWorkers.start(kafka.settings(), ModelKind.CHAT, demoModels.chat(),
+              metricsPort <= 0 ? metricsPort : metricsPort + DemoWorkers.KINDS.size())) {
         if (!stream.app().awaitRunning(Duration.ofSeconds(90))) {
           throw new IllegalStateException("stream app did not reach RUNNING");
         }
@@ -132,9 +148,15 @@ public final class DemoCommand implements Callable<Integer> {
                 + port + "/metrics (health: /health/live, /health/ready)");
           }
         }
+        if (chatWorker.httpPort() >= 0) {
+          System.out.println("mmstream demo: chat worker metrics on http://127.0.0.1:" + chatWorker.httpPort() + "/metrics");
+        }
         AtomicInteger enriched = new AtomicInteger();
         Thread printer = new Thread(() -> printOutputs(outputs, stop, enriched, done), "mmstream-demo-printer");
         printer.start();
+        Path chatImage = chatImage(imageDir, files);
+        Thread conversation = new Thread(() -> converse(kafka.settings(), chatImage, conversed), "mmstream-demo-chat");
+        conversation.start();
         if (!external || publishSamples) {
           publish(kafka.settings(), files);
         } else {
@@ -142,14 +164,59 @@ public final class DemoCommand implements Callable<Integer> {
               + " publish with: bin/mmstream publish -b " + kafka.bootstrapServers() + " --image FILE");
         }
         done.await();
+        if (exitAfter > 0) {
+          conversed.await();
+        }
         stop.set(true);
         printer.join();
+        conversation.interrupt();
+        conversation.join();
         System.out.println("mmstream demo: " + enriched.get() + " enriched records; shutting down");
       }
     } finally {
       closed.countDown();
     }
     return 0;
+  }
+
+  /** Enough for the demo chat model's answers ("a red circle and a blue star"), short for the random-weight fixture. */
+  private static final int CHAT_MAX_NEW_TOKENS = 24;
+
+  /** The image the demo conversation is about: the first whose ground truth (samples/ground-truth.tsv) has a star. */
+  private static Path chatImage(Path dir, List<Path> files) throws IOException {
+    Path truth = dir.resolve("ground-truth.tsv");
+    if (Files.isRegularFile(truth)) {
+      for (String line : Files.readAllLines(truth)) {
+        String[] cols = line.split("\t");
+        if (cols.length > 1 && cols[1].contains("star") && Files.isRegularFile(dir.resolve(cols[0]))) {
+          return dir.resolve(cols[0]);
+        }
+      }
+    }
+    return files.get(0);
+  }
+
+  /** Holds the demo conversation over Kafka: each question waits for the previous reply, as a user would. */
+  private void converse(Settings settings, Path image, CountDownLatch conversed) {
+    String conversation = "demo-" + image.getFileName().toString().replaceFirst("\\.[^.]*$", "") + "-"
+        + UUID.randomUUID().toString().substring(0, 8);
+    try (ConversationClient client = ConversationClient.open(settings, tenant, conversation)) {
+      System.out.println("mmstream demo: conversation " + tenant + "/" + conversation + " about " + image.getFileName()
+          + " (try: bin/mmstream chat -b BOOTSTRAP --conversation ID --image FILE)");
+      ImageEvents.ImageSource source = ImageEvents.imageSource(image.toString());
+      for (int i = 0; i < chatQuestions.size(); i++) {
+        String question = chatQuestions.get(i);
+        ChatReply reply = client.ask(question, i == 0 ? source : null, Duration.ofMinutes(3));
+        System.out.println(json ? RecordText.json(reply) : "CHAT      " + tenant + "/" + conversation + " #"
+            + reply.getTurn() + "  you: " + question + "  model: " + RecordText.chatReplyText(reply));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      System.out.println("mmstream demo: the conversation stopped: " + e.getMessage());
+    } finally {
+      conversed.countDown();
+    }
   }
 
   private static List<Path> imageFiles(Path dir) throws IOException {

@@ -52,13 +52,14 @@ public final class DemoConfig {
   /**
    * The ACLs of the demo's one principal on an external cluster: the stream app (granted by the run-name
    * prefix, which covers the stable id and the embedded runs' fresh ones; it creates the topics), one worker per kind it runs with
-   * their default ids, publish, and tail for its printer.
+   * their default ids (and the chat worker), publish, and tail for its printer and its conversation.
    */
   public static AppAccess access() {
     AppAccess all = AppAcls.streamApp(applicationIdPrefix(DEMO_RUN_NAME), true);
     for (ModelKind kind : DemoWorkers.KINDS) {
       all = all.plus(WorkerSettings.defaultAccess(kind), "demo");
     }
+    all = all.plus(WorkerSettings.defaultAccess(ModelKind.CHAT), "demo");
     return all.plus(AppAcls.publisher(), "demo").plus(AppAcls.tail(), "demo");
   }
 

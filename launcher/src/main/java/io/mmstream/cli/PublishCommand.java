@@ -4,6 +4,7 @@ import io.mmstream.config.KafkaClientConfig;
 import io.mmstream.config.KafkaConnectionCheck;
 import io.mmstream.config.KafkaSettings;
 import io.mmstream.config.Settings;
+import io.mmstream.schema.ChatMessage;
 import io.mmstream.schema.ImageEvent;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.topic.Topics;
@@ -23,17 +24,26 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code bin/mmstream publish}: sends one ImageEvent per image to mm.images.v1. */
+/** {@code bin/mmstream publish}: sends one ImageEvent per image to mm.images.v1, or one ChatMessage to mm.chat.v1. */
 @Command(name = "publish", mixinStandardHelpOptions = true,
-    description = "Publish image events (files inline, URLs by reference) to " + Topics.IMAGES + ".")
+    description = "Publish image events (files inline, URLs by reference) to " + Topics.IMAGES + ", or with --chat one"
+        + " chat message to " + Topics.CHAT + ".")
 public final class PublishCommand implements Callable<Integer> {
 
   @Mixin ConfigOptions config;
 
   @Mixin WireFormatOptions wireFormat;
 
-  @Option(names = "--image", required = true, arity = "1..*", paramLabel = "FILE|URL", description = "Images to publish.")
-  List<String> images;
+  @Option(names = "--image", arity = "1..*", paramLabel = "FILE|URL",
+      description = "Images to publish (with --chat: at most one, the conversation's image).")
+  List<String> images = new ArrayList<>();
+
+  @Option(names = "--chat", paramLabel = "CONVERSATION",
+      description = "Publish one chat message of this conversation instead (its first message needs --image).")
+  String chat;
+
+  @Option(names = "--message", paramLabel = "TEXT", description = "The chat message's text (with --chat).")
+  String message;
 
   @Option(names = "--tasks", split = ",", defaultValue = "tag,caption", description = "tag, caption, vqa (default: ${DEFAULT-VALUE}).")
   List<String> tasks;
@@ -69,6 +79,15 @@ public final class PublishCommand implements Callable<Integer> {
     Settings settings = wireFormat.applyTo(config.settings());
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (chat != null) {
+      return publishChat(settings, out, err);
+    }
+    if (images.isEmpty() || message != null) {
+      err.println("mmstream publish: " + (images.isEmpty() ? "give --image (or --chat with --message)"
+          : "--message goes with --chat"));
+      err.flush();
+      return USAGE_ERROR;
+    }
     List<ImageEvent> events = new ArrayList<>();
     try {
       ImageEvents.Requested requested = ImageEvents.requested(tasks, labelSet, labels, questions, candidates);
@@ -106,5 +125,30 @@ public final class PublishCommand implements Callable<Integer> {
     out.flush();
     err.flush();
     return refused == 0 ? 0 : 1;
+  }
+
+  /** One chat message keyed tenant/conversationId; prints its message id, which its reply carries. */
+  private int publishChat(Settings settings, PrintWriter out, PrintWriter err) throws Exception {
+    ChatMessage chatMessage;
+    try {
+      if (message == null || message.isBlank() || images.size() > 1) {
+        throw new IllegalArgumentException(images.size() > 1 ? "--chat takes at most one --image"
+            : "--chat needs --message TEXT");
+      }
+      chatMessage = ChatMessages.message(tenant, chat, message, images.isEmpty() ? null : images.get(0));
+    } catch (IllegalArgumentException | NoSuchFileException e) {
+      err.println("mmstream publish: " + (e instanceof NoSuchFileException ? "no such file: " : "") + e.getMessage());
+      err.flush();
+      return USAGE_ERROR;
+    }
+    KafkaConnectionCheck.verify(settings, "publish-check");
+    try (KafkaProducer<String, ChatMessage> producer = new KafkaProducer<>(
+        KafkaClientConfig.producer(settings, "publish"), new StringSerializer(),
+        AvroSerdes.from(settings).chatMessage().serializer())) {
+      producer.send(new ProducerRecord<>(Topics.CHAT, ChatMessages.key(chatMessage), chatMessage)).get();
+    }
+    out.println("published message " + chatMessage.getMessageId() + " of conversation " + tenant + "/" + chat);
+    out.flush();
+    return 0;
   }
 }

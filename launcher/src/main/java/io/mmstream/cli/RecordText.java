@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mmstream.schema.Answer;
 import io.mmstream.schema.CategoryScore;
+import io.mmstream.schema.ChatReply;
 import io.mmstream.schema.DeadLetter;
 import io.mmstream.schema.EnrichedImage;
 import io.mmstream.schema.LabelScore;
@@ -47,7 +48,19 @@ public final class RecordText {
       return "DLQ       " + subject + "  stage=" + d.getStage() + " reason=" + d.getReasonCode() + "  "
           + d.getMessage();
     }
+    if (record instanceof ChatReply r) {
+      return "CHAT      " + r.getTenant() + "/" + r.getConversationId() + " #" + r.getTurn() + "  "
+          + chatReplyText(r);
+    }
     return String.valueOf(record);
+  }
+
+  /** A chat reply's text, or its failure; with the oldest turns the model's input left out, if any. */
+  public static String chatReplyText(ChatReply r) {
+    String text = r.getFailure() == null ? r.getText()
+        : "[failed: " + r.getFailure().getReasonCode() + " " + r.getFailure().getMessage() + "]";
+    return r.getDroppedTurns() > 0 ? text + "  [" + r.getDroppedTurns() + " oldest turn(s) left out of the history]"
+        : text;
   }
 
   private static String enriched(EnrichedImage e) {

@@ -25,14 +25,14 @@ import picocli.CommandLine.Option;
 
 /** {@code bin/mmstream tail}: prints the records of an output topic as they arrive (read_committed). */
 @Command(name = "tail", mixinStandardHelpOptions = true,
-    description = "Print enriched images, moderation decisions or dead letters, one per line.")
+    description = "Print enriched images, moderation decisions, chat replies or dead letters, one per line.")
 public final class TailCommand implements Callable<Integer> {
 
   @Mixin ConfigOptions config;
 
   @Mixin WireFormatOptions wireFormat;
 
-  @Option(names = "--topic", required = true, description = "enriched, moderation or dlq (or a full topic name).")
+  @Option(names = "--topic", required = true, description = "enriched, moderation, chat-replies or dlq (or a full topic name).")
   String topic;
 
   @Option(names = "--json", description = "One JSON object per line.")
@@ -91,6 +91,7 @@ public final class TailCommand implements Callable<Integer> {
       case "enriched" -> Topics.ENRICHED;
       case "moderation" -> Topics.MODERATION;
       case "dlq" -> Topics.DLQ;
+      case "chat-replies" -> Topics.CHAT_REPLIES;
       default -> shortName;
     };
   }
@@ -103,6 +104,9 @@ public final class TailCommand implements Callable<Integer> {
       case Topics.RESULTS -> serdes.taskResult();
       case Topics.IMAGES -> serdes.imageEvent();
       case Topics.TASKS_TAG, Topics.TASKS_CAPTION, Topics.TASKS_VQA -> serdes.taskRequest();
+      case Topics.CHAT_REPLIES, Topics.CHAT_RESULTS -> serdes.chatReply();
+      case Topics.CHAT -> serdes.chatMessage();
+      case Topics.TASKS_CHAT -> serdes.chatTask();
       default -> throw new IllegalArgumentException("no record type known for topic " + topic);
     };
   }
