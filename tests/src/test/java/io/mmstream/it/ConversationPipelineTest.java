@@ -32,6 +32,14 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mmstream.cli.Main;
+import picocli.CommandLine;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -309,6 +317,51 @@ class ConversationPipelineTest {
       assertThat(replies).hasSize(sent.size());
       assertEveryTurnOnceInOrder(sent, replies);
       assertHistoryReachedTheModel(seen(seen, prefix));
+    }
+  }
+
+  @Test
+  void publishChatAndTailChatRepliesAsJsonCarryAConversation() throws Exception {
+    Settings settings = settings("chat-cli");
+    Path home = Path.of(System.getProperty("mmstream.fixtures")).getParent();
+    String bootstrap = cluster.bootstrapServers();
+    Queue<ChatTask> seen = new ConcurrentLinkedQueue<>();
+    try (StreamApp app = StreamApp.start(settings); WorkerMain worker = startWorker(settings, new RecordingChatModel(seen, 0))) {
+      assertThat(app.awaitRunning(Duration.ofSeconds(90))).isTrue();
+      String conversation = "cli-" + System.nanoTime();
+      for (int turn = 1; turn <= 2; turn++) {
+        List<String> args = new ArrayList<>(List.of("publish", "-b", bootstrap, "--tenant", "acme", "--chat", conversation,
+            "--message", question(conversation, turn)));
+        if (turn == 1) {
+          args.addAll(List.of("--image", home.resolve("samples/scene-02.png").toString()));
+        }
+        StringWriter out = new StringWriter();
+        assertThat(new CommandLine(new Main()).setOut(new PrintWriter(out)).execute(args.toArray(String[]::new))).isZero();
+        assertThat(out.toString()).contains("published message ", "acme/" + conversation);
+      }
+      read(settings, Topics.CHAT_REPLIES, r -> r.stream().filter(x -> new String(x.key(), StandardCharsets.UTF_8)
+          .equals("acme/" + conversation)).count() >= 2, 0);
+      ByteArrayOutputStream printed = new ByteArrayOutputStream();
+      PrintStream stdout = System.out;
+      System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+      try {
+        assertThat(new CommandLine(new Main()).execute("tail", "-b", bootstrap, "--topic", "chat-replies", "--json",
+            "--idle-exit-ms", "3000")).isZero();
+      } finally {
+        System.setOut(stdout);
+      }
+      ObjectMapper json = new ObjectMapper();
+      List<JsonNode> ours = new ArrayList<>();
+      for (String line : printed.toString(StandardCharsets.UTF_8).split("\n")) {
+        JsonNode node = json.readTree(line);
+        if (node.path("conversationId").asText().equals(conversation)) {
+          ours.add(node);
+        }
+      }
+      assertThat(ours).extracting(n -> n.path("turn").asInt()).containsExactly(1, 2);
+      assertThat(ours.get(1).path("text").asText()).isEqualTo(answerTo(question(conversation, 2)));
+      assertThat(ours.get(1).path("tenant").asText()).isEqualTo("acme");
+      assertThat(ours.get(1).has("droppedTurns")).isTrue();
     }
   }
 
