@@ -3,8 +3,8 @@ package io.mmstream.stream;
 import io.mmstream.config.Settings;
 import io.mmstream.image.ImageRejectedException;
 import io.mmstream.schema.ChatMessage;
-import java.util.List;
-import java.util.Map;
+import java.util.Arrays;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -36,16 +36,10 @@ final class ChatMessageValidator {
   }
 
   Outcome validate(ChatMessage message) {
-    for (var id : List.of(Map.entry("conversationId", nullToEmpty(message.getConversationId())),
-        Map.entry("messageId", nullToEmpty(message.getMessageId())),
-        Map.entry("model", nullToEmpty(message.getModel())))) {
-      if (id.getValue().isBlank() && !id.getKey().equals("model")) {
-        return new Invalid(ImageEventValidator.MISSING_ID, id.getKey() + " is empty");
-      }
-      if (id.getValue().length() > maxIdChars) {
-        return new Invalid(ImageEventValidator.ID_TOO_LONG, id.getKey() + " has " + id.getValue().length()
-            + " chars, over mmstream.validate.max-id-chars=" + maxIdChars);
-      }
+    Invalid badId = firstNonNull(checkId("conversationId", message.getConversationId(), true),
+        checkId("messageId", message.getMessageId(), true), checkId("model", message.getModel(), false));
+    if (badId != null) {
+      return badId;
     }
     Optional<Validation.Invalid> tenant = tenants.check(message.getTenant());
     if (tenant.isPresent()) {
@@ -67,6 +61,23 @@ final class ChatMessageValidator {
     } catch (ImageRejectedException e) {
       return new Invalid(e.reasonCode(), e.getMessage());
     }
+  }
+
+  /** Why an id is refused (empty when required, or longer than mmstream.validate.max-id-chars), or null. */
+  private Invalid checkId(String name, String value, boolean required) {
+    String id = nullToEmpty(value);
+    if (required && id.isBlank()) {
+      return new Invalid(ImageEventValidator.MISSING_ID, name + " is empty");
+    }
+    if (id.length() > maxIdChars) {
+      return new Invalid(ImageEventValidator.ID_TOO_LONG, name + " has " + id.length()
+          + " chars, over mmstream.validate.max-id-chars=" + maxIdChars);
+    }
+    return null;
+  }
+
+  private static Invalid firstNonNull(Invalid... checks) {
+    return Arrays.stream(checks).filter(Objects::nonNull).findFirst().orElse(null);
   }
 
   private static String nullToEmpty(String s) {

@@ -261,6 +261,7 @@ class ConversationTopologyTest {
     send(message("acme", "c", "m5", "hostile address", new ImageUri("http://169.254.169.254/latest/meta-data")));
     send(message("acme", "c", "m6", "not an image", new InlineImage(ByteBuffer.wrap(new byte[] {1, 2, 3}))));
     send(message("nobody", "c", "m7", "unknown tenant", png()));
+    send(message("acme", "c", "", "no message id", png()));
     messages.pipeInput("acme/c".getBytes(StandardCharsets.UTF_8), new byte[] {0x42, 0x42, 0x42});
     send(message("acme", "c", "ok1", "fine", png()));
     send(message("acme", "c", "ok2", "waits", null));
@@ -269,7 +270,7 @@ class ConversationTopologyTest {
     assertThat(letters).extracting(DeadLetter::getReasonCode).containsExactly(
         ConversationProcessor.UNKNOWN_CONVERSATION, ConversationProcessor.TENANT_MISMATCH,
         ConversationProcessor.KEY_MISMATCH, ChatMessageValidator.MESSAGE_TOO_LONG, ImageRejectedException.FORBIDDEN_ADDRESS,
-        ImageRejectedException.NOT_AN_IMAGE, ImageEventValidator.UNKNOWN_TENANT, MessageDecodeException.BAD_HEADER, ConversationProcessor.CONVERSATION_BUSY);
+        ImageRejectedException.NOT_AN_IMAGE, ImageEventValidator.UNKNOWN_TENANT, ImageEventValidator.MISSING_ID, MessageDecodeException.BAD_HEADER, ConversationProcessor.CONVERSATION_BUSY);
     assertThat(letters).allSatisfy(l -> assertThat(l.getMessage()).isNotBlank());
     assertThat(letters.get(0).getEventId()).isEqualTo("m1");
     assertThat(letters.get(1).getOriginalTopic()).isEqualTo(Topics.CHAT);
