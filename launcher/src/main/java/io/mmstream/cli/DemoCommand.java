@@ -124,7 +124,7 @@ public final class DemoCommand implements Callable<Integer> {
           + (kafka.embedded() ? " (embedded broker; try: bin/mmstream tail -b " + kafka.bootstrapServers() + " --topic enriched)" : ""));
       if (external) {
         System.out.println("mmstream demo: external Kafka: stable ids (application " + DemoConfig.STABLE_APPLICATION_ID
-            + ", workers demo-clip, demo-caption, demo-vqa): a restart continues where the last run stopped, exactly once;"
+            + ", workers demo-clip, demo-caption, demo-vqa, demo-chat): a restart continues where the last run stopped, exactly once;"
             + " printing only records that arrive from now on");
       }
       // The printer is positioned before the stream app starts: on an external cluster it prints from the
@@ -156,12 +156,15 @@ public final class DemoCommand implements Callable<Integer> {
         printer.start();
         Path chatImage = chatImage(imageDir, files);
         Thread conversation = new Thread(() -> converse(kafka.settings(), chatImage, conversed), "mmstream-demo-chat");
-        conversation.start();
         if (!external || publishSamples) {
+          conversation.start();
           publish(kafka.settings(), files);
         } else {
-          System.out.println("mmstream demo: not publishing the samples to an external cluster (--publish-samples does);"
-              + " publish with: bin/mmstream publish -b " + kafka.bootstrapServers() + " --image FILE");
+          conversed.countDown();
+          System.out.println("mmstream demo: not publishing the samples nor a conversation to an external cluster"
+              + " (--publish-samples does); publish with: bin/mmstream publish -b " + kafka.bootstrapServers()
+              + " --image FILE, chat with: bin/mmstream chat -b " + kafka.bootstrapServers() + " --conversation ID"
+              + " --image FILE");
         }
         done.await();
         if (exitAfter > 0) {

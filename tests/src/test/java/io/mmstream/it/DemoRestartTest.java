@@ -79,7 +79,8 @@ class DemoRestartTest {
     while (m.find()) {
       metricsUrls.add(m.group(1));
     }
-    assertThat(metricsUrls).as("one metrics endpoint per worker").hasSize(3).doesNotHaveDuplicates();
+    assertThat(metricsUrls).as("one metrics endpoint per worker (clip, caption, vqa, chat)").hasSize(4)
+        .doesNotHaveDuplicates();
 
     // Published while no demo runs: the restarted demo's stream app must pick it up from its committed offsets.
     ImageEvent late = ImageEvents.forSource("late.png", "demo", ImageEvents.requested(List.of("tag"), "demo",
