@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;
 import io.mmstream.cli.ChatMessages;
+import io.mmstream.cli.ConversationClient;
 import io.mmstream.cli.ImageEvents;
 import io.mmstream.config.KafkaClientConfig;
 import io.mmstream.config.KafkaSettings;
@@ -353,6 +354,9 @@ class ConversationPipelineTest {
       ObjectMapper json = new ObjectMapper();
       List<JsonNode> ours = new ArrayList<>();
       for (String line : printed.toString(StandardCharsets.UTF_8).split("\n")) {
+        if (!line.startsWith("{")) {
+          continue; // log lines of the apps running in this JVM share stdout
+        }
         JsonNode node = json.readTree(line);
         if (node.path("conversationId").asText().equals(conversation)) {
           ours.add(node);
@@ -362,6 +366,14 @@ class ConversationPipelineTest {
       assertThat(ours.get(1).path("text").asText()).isEqualTo(answerTo(question(conversation, 2)));
       assertThat(ours.get(1).path("tenant").asText()).isEqualTo("acme");
       assertThat(ours.get(1).has("droppedTurns")).isTrue();
+
+      // The client behind `chat --conversation` and the demo: the third turn, answered with the first two as history.
+      try (ConversationClient client = ConversationClient.open(settings, "acme", conversation)) {
+        ChatReply third = client.ask(question(conversation, 3), null, Duration.ofSeconds(60));
+        assertThat(third.getTurn()).isEqualTo(3);
+        assertThat(third.getText()).isEqualTo(answerTo(question(conversation, 3)));
+      }
+      assertHistoryReachedTheModel(seen.stream().filter(t -> t.getConversationId().equals(conversation)).toList());
     }
   }
 
