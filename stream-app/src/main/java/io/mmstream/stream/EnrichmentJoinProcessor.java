@@ -53,8 +53,8 @@ import org.apache.kafka.streams.state.WindowStore;
  * instant the event was accepted), written when the event is accepted and again when it completes (then
  * holding only its succeeded results, which reposts reuse), so a tag + caption event costs two changelog
  * records; the store's retention drops old entries without tombstones. Which events are in flight and their
- * deadlines are indexed in memory, rebuilt from the store whenever the processor starts (the store is the
- * truth; the index only finds entries without scanning).
+ * deadlines are indexed in memory with their entries, rebuilt from the store whenever the processor starts (the
+ * store is the truth; the index finds entries without scanning or decoding them).
  *
  * <p>Tenants are kept apart: join state is keyed by tenant + eventId and reposts by tenant/contentHash,
  * and a result joins only when its tenant, its record key and the state it names all agree (a result
@@ -69,8 +69,12 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
   static final String STAGE_TASK = "task";
   static final String STAGE_DEADLINE = "deadline";
 
-  /** Where an in-flight event's entry lies and when its deadline falls. */
-  private record Slot(String pendingKey, String contentKey, String storeKey, long acceptedAt, long deadline) {}
+  /**
+   * An in-flight event: where its entry lies, when its deadline falls, and the entry as last written (every
+   * write goes through {@link #write}, so reading it back from the store would only decode it again).
+   */
+  private record Slot(String pendingKey, String contentKey, String storeKey, long acceptedAt, long deadline,
+      PendingEnrichment state) {}
 
   private static final Comparator<Slot> BY_DEADLINE =
       Comparator.comparingLong(Slot::deadline).thenComparing(Slot::pendingKey);
@@ -190,8 +194,8 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
   /** The in-flight event with these bytes that routed tasks for what {@code event} asks (tasks, labels, questions). */
   private PendingEnrichment inFlightLeader(String contentKey, ImageEvent event) {
     for (String pendingKey : inFlightByContent.getOrDefault(contentKey, Set.of())) {
-      PendingEnrichment state = read(inFlight.get(pendingKey));
-      if (state != null && state.getEvent() != null && state.getEvent().getTasks().equals(event.getTasks())) {
+      PendingEnrichment state = inFlight.get(pendingKey).state();
+      if (state.getEvent() != null && state.getEvent().getTasks().equals(event.getTasks())) {
         return state;
       }
     }
@@ -249,13 +253,13 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     }
     String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
     Slot slot = inFlight.get(pendingKey(result.getTenant(), result.getEventId()));
-    PendingEnrichment state = null;
+    PendingEnrichment state = slot == null ? null : slot.state();
     String reason = null;
     String message = null;
     if (key == null || !key.startsWith(result.getTenant() + "/")) {
       reason = "TENANT_MISMATCH";
       message = "result of tenant " + result.getTenant() + " under the key of another tenant (" + key + ")";
-    } else if (slot == null || (state = read(slot)) == null) {
+    } else if (state == null) {
       reason = "UNKNOWN_EVENT";
       message = "no enrichment of tenant " + result.getTenant() + " waits for event " + result.getEventId()
           + " here: it arrived after the deadline, was a duplicate, or the worker did not key the result like its"
@@ -318,11 +322,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
       expired.add(slot);
     }
     for (Slot slot : expired) {
-      PendingEnrichment state = read(slot);
-      if (state == null) {
-        unindex(slot.pendingKey());
-        continue;
-      }
+      PendingEnrichment state = slot.state();
       List<TaskType> unanswered = state.getExpected().stream()
           .filter(t -> state.getResults().stream().noneMatch(r -> r.getTask() == t)).toList();
       if (retryOnDeadline && state.getEvent() != null && state.getRetried().isEmpty() && !unanswered.isEmpty()) {
@@ -398,7 +398,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     }
     emit(enriched, cause);
     for (Slot waiter : waiters) {
-      PendingEnrichment w = read(waiter);
+      PendingEnrichment w = waiter.state();
       delete(waiter);
       emit(reused(enriched, w.getEventId(), w.getImageId(), w.getEventTime(), now), cause);
     }
@@ -410,8 +410,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     String leaderId = leader.pendingKey().substring(leader.pendingKey().indexOf('/') + 1);
     for (String pendingKey : inFlightByContent.getOrDefault(leader.contentKey(), Set.of())) {
       Slot slot = inFlight.get(pendingKey);
-      PendingEnrichment state = read(slot);
-      if (state != null && leaderId.equals(state.getWaitsFor())) {
+      if (leaderId.equals(slot.state().getWaitsFor())) {
         waiters.add(slot);
       }
     }
@@ -433,14 +432,11 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     unindex(slot.pendingKey());
   }
 
-  private PendingEnrichment read(Slot slot) {
-    return entries.fetch(slot.storeKey(), slot.acceptedAt());
-  }
-
   private void index(PendingEnrichment state, long acceptedAt) {
     String pendingKey = pendingKey(state.getTenant(), state.getEventId());
     String contentKey = ImageIngestProcessor.contentKey(state.getTenant(), state.getContentHash());
-    Slot slot = new Slot(pendingKey, contentKey, storeKey(state), acceptedAt, state.getDeadline().toEpochMilli());
+    Slot slot = new Slot(pendingKey, contentKey, storeKey(state), acceptedAt, state.getDeadline().toEpochMilli(),
+        state);
     Slot old = inFlight.put(pendingKey, slot);
     if (old != null) {
       deadlines.remove(old);
