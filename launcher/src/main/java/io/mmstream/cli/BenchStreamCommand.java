@@ -154,7 +154,8 @@ public final class BenchStreamCommand implements Callable<Integer> {
         passthrough = run(admin, settings, PASSTHROUGH_IN, PASSTHROUGH_OUT,
             payloads.subList(offset + warmupEvents, offset + warmupEvents + events), written);
       }
-      print(enrichment, passthrough, streamsProps, kafka.embedded(), payloads.get(0).length);
+      print(enrichment, passthrough, streamsProps, kafka.embedded(),
+          (int) payloads.stream().mapToInt(b -> b.length).average().orElse(0));
       return enrichment.outputs() == events && passthrough.outputs() == events ? 0 : 1;
     }
   }
@@ -164,7 +165,7 @@ public final class BenchStreamCommand implements Callable<Integer> {
     String guarantee = streamsProps.getProperty(StreamsConfig.PROCESSING_GUARANTEE_CONFIG);
     Object commitMs = streamsProps.getOrDefault(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100 (exactly-once default)");
     System.out.printf(Locale.ROOT, "stream: %d events -> %d enriched in %.1f s = %.0f events/s (%d partitions, %s broker,"
-            + " %s, commit interval %s ms, %d-byte events, after %d warm-up events)%n", events, enrichment.outputs(),
+            + " %s, commit interval %s ms, %d-byte events on average, after %d warm-up events)%n", events, enrichment.outputs(),
         enrichment.seconds(), enrichment.rate(), partitions, embedded ? "embedded" : "external", guarantee, commitMs,
         eventBytes, warmupEvents);
     System.out.printf(Locale.ROOT, "pass-through: %d events in %.1f s = %.0f events/s; ratio %.2f%n",
