@@ -89,10 +89,6 @@ public final class AvroSerdes {
     return exchanged(EnrichedImage.class);
   }
 
-  /** EnrichedImage for a state store: always single-object encoding, whatever the exchanged format. */
-  public AvroSerde<EnrichedImage> enrichedImageState() {
-    return internal(EnrichedImage.class);
-  }
 
   public AvroSerde<ModerationDecision> moderationDecision() {
     return exchanged(ModerationDecision.class);

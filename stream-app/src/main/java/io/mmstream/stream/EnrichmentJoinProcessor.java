@@ -17,20 +17,23 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.apache.avro.specific.SpecificRecord;
-import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
-import org.apache.kafka.streams.state.WindowStoreIterator;
 
 /**
  * The join: for each accepted image, either reuse a repost's results or route one TaskRequest per
@@ -46,6 +49,13 @@ import org.apache.kafka.streams.state.WindowStoreIterator;
  * tasks missing, one dead letter per failure cause names every task it affected. The same bytes
  * arriving again (same tenant) while the first event is in flight wait for its result and reuse it.
  *
+ * <p>State: one entry per event in one window store (key {@code tenant/contentHash|eventId}, window start the
+ * instant the event was accepted), written when the event is accepted and again when it completes (then
+ * holding only its succeeded results, which reposts reuse), so a tag + caption event costs two changelog
+ * records; the store's retention drops old entries without tombstones. Which events are in flight and their
+ * deadlines are indexed in memory with their entries, rebuilt from the store whenever the processor starts (the
+ * store is the truth; the index finds entries without scanning or decoding them).
+ *
  * <p>Tenants are kept apart: join state is keyed by tenant + eventId and reposts by tenant/contentHash,
  * and a result joins only when its tenant, its record key and the state it names all agree (a result
  * keyed for one tenant but naming another, or keyed for other bytes, is dead-lettered).
@@ -59,6 +69,16 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
   static final String STAGE_TASK = "task";
   static final String STAGE_DEADLINE = "deadline";
 
+  /**
+   * An in-flight event: where its entry lies, when its deadline falls, and the entry as last written (every
+   * write goes through {@link #write}, so reading it back from the store would only decode it again).
+   */
+  private record Slot(String pendingKey, String contentKey, String storeKey, long acceptedAt, long deadline,
+      PendingEnrichment state) {}
+
+  private static final Comparator<Slot> BY_DEADLINE =
+      Comparator.comparingLong(Slot::deadline).thenComparing(Slot::pendingKey);
+
   private final AvroSerde<AcceptedImage> acceptedSerde;
   private final AvroSerde<TaskResult> resultSerde;
   private final ModerationPolicy moderation;
@@ -71,11 +91,10 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
   private final boolean retryOnDeadline;
 
   private ProcessorContext<String, SpecificRecord> context;
-  private KeyValueStore<String, PendingEnrichment> pending;
-  private KeyValueStore<String, String> deadlines;
-  private WindowStore<String, EnrichedImage> reposts;
-  private KeyValueStore<String, String> inFlight;
-  private KeyValueStore<String, byte[]> routed;
+  private WindowStore<String, PendingEnrichment> entries;
+  private final Map<String, Slot> inFlight = new HashMap<>();
+  private final Map<String, Set<String>> inFlightByContent = new HashMap<>();
+  private final TreeSet<Slot> deadlines = new TreeSet<>(BY_DEADLINE);
 
   EnrichmentJoinProcessor(AvroSerde<AcceptedImage> acceptedSerde, AvroSerde<TaskResult> resultSerde,
       ModerationPolicy moderation, DeadLetters deadLetters, StreamMetrics metrics, long deadlineMs,
@@ -92,14 +111,26 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     this.retryOnDeadline = retryOnDeadline;
   }
 
+  /** How long an entry may stay in flight: a waiter's fallback deadline, which lies past its leader's retry. */
+  static long longestInFlightMs(long deadlineMs, long checkIntervalMs) {
+    return 2 * deadlineMs + 2 * checkIntervalMs;
+  }
+
   @Override
   public void init(ProcessorContext<String, SpecificRecord> context) {
     this.context = context;
-    this.pending = context.getStateStore(EnrichmentTopology.PENDING_STORE);
-    this.deadlines = context.getStateStore(EnrichmentTopology.DEADLINE_STORE);
-    this.reposts = context.getStateStore(EnrichmentTopology.REPOST_STORE);
-    this.inFlight = context.getStateStore(EnrichmentTopology.IN_FLIGHT_STORE);
-    this.routed = context.getStateStore(EnrichmentTopology.ROUTED_STORE);
+    this.entries = context.getStateStore(EnrichmentTopology.STATE_STORE);
+    inFlight.clear();
+    inFlightByContent.clear();
+    deadlines.clear();
+    try (KeyValueIterator<Windowed<String>, PendingEnrichment> it = entries.all()) {
+      while (it.hasNext()) {
+        var entry = it.next();
+        if (entry.value.getCompletedAt() == null) {
+          index(entry.value, entry.key.window().start());
+        }
+      }
+    }
     context.schedule(Duration.ofMillis(checkIntervalMs), PunctuationType.WALL_CLOCK_TIME, this::emitExpired);
   }
 
@@ -122,54 +153,74 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
       return;
     }
     ImageEvent event = accepted.getEvent();
-    String key = ImageIngestProcessor.contentKey(event.getTenant(), accepted.getContentHash());
+    String contentHash = accepted.getContentHash();
+    String key = ImageIngestProcessor.contentKey(event.getTenant(), contentHash);
     String pendingKey = pendingKey(event.getTenant(), event.getEventId());
     long now = context.currentSystemTimeMs();
-    if (pending.get(pendingKey) != null) {
+    if (inFlight.containsKey(pendingKey)) {
       deadLetter(record, DeadLetters.STAGE_JOIN, "DUPLICATE_EVENT",
           "event " + event.getEventId() + " is already being enriched", event.getEventId(), event.getTenant(), null);
       return;
     }
     List<TaskType> expected = requestedTasks(event.getTasks());
     if (repostEnabled) {
-      EnrichedImage earlier = latestRepost(key, now);
+      PendingEnrichment earlier = latestComplete(event.getTenant(), contentHash, now);
       if (earlier != null) {
-        emit(reused(earlier, event.getEventId(), event.getImageId(), event.getEventTime(), now), record);
+        emit(reused(cached(earlier), event.getEventId(), event.getImageId(), event.getEventTime(), now), record);
         return;
       }
-      String waiting = inFlight.get(key);
-      if (waiting != null && sameRequest(waiting.split("\n", 2)[0], event, expected)) {
+      PendingEnrichment leader = inFlightLeader(key, event);
+      if (leader != null) {
         // The same bytes with the same request are being enriched for this tenant: wait for that result
         // instead of running the models again. The fallback deadline lies past the first event's last
         // possible one (its retry included), so it only fires if that event's state is gone.
-        long fallback = now + 2 * deadlineMs + 2 * checkIntervalMs;
-        remember(pendingState(event, accepted.getContentHash(), expected, fallback), pendingKey);
-        inFlight.put(key, waiting + "\n" + pendingKey);
+        PendingEnrichment waiter = pendingState(event, contentHash, expected,
+            now + longestInFlightMs(deadlineMs, checkIntervalMs));
+        waiter.setWaitsFor(leader.getEventId());
+        write(waiter, now);
         metrics.recordJoin("repost_waited");
         return;
       }
-      if (waiting == null) {
-        inFlight.put(key, pendingKey);
-      }
     }
     long deadline = now + deadlineMs;
-    remember(pendingState(event, accepted.getContentHash(), expected, deadline), pendingKey);
-    if (retryOnDeadline) {
-      routed.put(pendingKey, record.value());
-    }
+    PendingEnrichment state = pendingState(event, contentHash, expected, deadline);
+    state.setEvent(event);
+    write(state, now);
     for (TaskType task : expected) {
-      route(taskRequest(event, accepted.getContentHash(), task, deadline, ""), key, record.timestamp());
+      route(taskRequest(event, contentHash, task, deadline, ""), key, record.timestamp());
     }
   }
 
-  /** Whether {@code event} asks what the in-flight event {@code leaderKey} asked (its tasks, labels, questions). */
-  private boolean sameRequest(String leaderKey, ImageEvent event, List<TaskType> expected) {
-    byte[] leader = routed.get(leaderKey);
-    if (leader != null) {
-      return acceptedSerde.decode(leader).getEvent().getTasks().equals(event.getTasks());
+  /** The in-flight event with these bytes that routed tasks for what {@code event} asks (tasks, labels, questions). */
+  private PendingEnrichment inFlightLeader(String contentKey, ImageEvent event) {
+    for (String pendingKey : inFlightByContent.getOrDefault(contentKey, Set.of())) {
+      PendingEnrichment state = inFlight.get(pendingKey).state();
+      if (state.getEvent() != null && state.getEvent().getTasks().equals(event.getTasks())) {
+        return state;
+      }
     }
-    PendingEnrichment state = pending.get(leaderKey);
-    return state != null && state.getExpected().equals(expected);
+    return null;
+  }
+
+  /** The latest complete enrichment of these bytes for this tenant within the repost retention, or null. */
+  private PendingEnrichment latestComplete(String tenant, String contentHash, long now) {
+    String contentKey = ImageIngestProcessor.contentKey(tenant, contentHash);
+    long oldest = now - Math.max(repostRetentionMs, longestInFlightMs(deadlineMs, checkIntervalMs));
+    PendingEnrichment latest = null;
+    // Bounded by now, not by Long.MAX_VALUE: the window store derives its key range from both times, and an
+    // open upper time widens it to nearly the whole store.
+    try (KeyValueIterator<Windowed<String>, PendingEnrichment> it = entries.fetch(contentKey + STORE_KEY_SEPARATOR,
+        contentKey + STORE_KEY_END, Math.max(0, oldest), now)) {
+      while (it.hasNext()) {
+        PendingEnrichment e = it.next().value;
+        if (e.getCompletedAt() != null && e.getTenant().equals(tenant) && e.getContentHash().equals(contentHash)
+            && e.getCompletedAt().toEpochMilli() >= now - repostRetentionMs
+            && (latest == null || e.getCompletedAt().isAfter(latest.getCompletedAt()))) {
+          latest = e;
+        }
+      }
+    }
+    return latest;
   }
 
   private static PendingEnrichment pendingState(ImageEvent event, String contentHash, List<TaskType> expected,
@@ -187,11 +238,6 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
         .build();
   }
 
-  private void remember(PendingEnrichment state, String pendingKey) {
-    pending.put(pendingKey, state);
-    deadlines.put(deadlineKey(state.getDeadline().toEpochMilli(), pendingKey), pendingKey);
-  }
-
   private void route(TaskRequest request, String key, long timestamp) {
     context.forward(new Record<String, SpecificRecord>(key, request, timestamp),
         EnrichmentTopology.taskSink(request.getTask()));
@@ -206,7 +252,8 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
       return;
     }
     String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
-    PendingEnrichment state = pending.get(pendingKey(result.getTenant(), result.getEventId()));
+    Slot slot = inFlight.get(pendingKey(result.getTenant(), result.getEventId()));
+    PendingEnrichment state = slot == null ? null : slot.state();
     String reason = null;
     String message = null;
     if (key == null || !key.startsWith(result.getTenant() + "/")) {
@@ -217,7 +264,7 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
       message = "no enrichment of tenant " + result.getTenant() + " waits for event " + result.getEventId()
           + " here: it arrived after the deadline, was a duplicate, or the worker did not key the result like its"
           + " TaskRequest";
-    } else if (!key.equals(ImageIngestProcessor.contentKey(state.getTenant(), state.getContentHash()))) {
+    } else if (!key.equals(slot.contentKey())) {
       reason = "KEY_MISMATCH";
       message = "result keyed " + key + " for an event whose tasks were keyed by other bytes";
     } else if (!state.getExpected().contains(result.getTask())) {
@@ -241,9 +288,9 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
     results.add(result);
     state.setResults(results);
     if (results.size() == state.getExpected().size()) {
-      finish(state, record);
+      finish(state, slot, record);
     } else {
-      pending.put(pendingKey(state.getTenant(), state.getEventId()), state);
+      write(state, slot.acceptedAt());
     }
   }
 
@@ -267,42 +314,38 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
 
   /** Re-routes the unanswered tasks of every enrichment whose deadline has passed once, then emits it as partial. */
   private void emitExpired(long now) {
-    List<KeyValue<String, String>> expired = new ArrayList<>();
-    try (KeyValueIterator<String, String> it = deadlines.range(null, deadlineKey(now, "\uffff"))) {
-      it.forEachRemaining(expired::add);
-    }
-    for (KeyValue<String, String> e : expired) {
-      PendingEnrichment state = pending.get(e.value);
-      if (state == null) {
-        deadlines.delete(e.key);
-        continue;
+    List<Slot> expired = new ArrayList<>();
+    for (Slot slot : deadlines) {
+      if (slot.deadline() > now) {
+        break;
       }
+      expired.add(slot);
+    }
+    for (Slot slot : expired) {
+      PendingEnrichment state = slot.state();
       List<TaskType> unanswered = state.getExpected().stream()
           .filter(t -> state.getResults().stream().noneMatch(r -> r.getTask() == t)).toList();
-      byte[] accepted = routed.get(e.value);
-      if (accepted != null && state.getRetried().isEmpty() && !unanswered.isEmpty()) {
-        retry(state, e, unanswered, acceptedSerde.decode(accepted), now);
+      if (retryOnDeadline && state.getEvent() != null && state.getRetried().isEmpty() && !unanswered.isEmpty()) {
+        retry(state, slot, unanswered, now);
       } else {
-        finish(state, new Record<>(null, null, now));
+        finish(state, slot, new Record<>(null, null, now));
       }
     }
   }
 
-  private void retry(PendingEnrichment state, KeyValue<String, String> deadlineEntry, List<TaskType> tasks,
-      AcceptedImage accepted, long now) {
+  private void retry(PendingEnrichment state, Slot slot, List<TaskType> tasks, long now) {
     long deadline = now + deadlineMs;
-    deadlines.delete(deadlineEntry.key);
     state.setDeadline(Instant.ofEpochMilli(deadline));
     state.setRetried(tasks);
-    remember(state, deadlineEntry.value);
-    String key = ImageIngestProcessor.contentKey(state.getTenant(), state.getContentHash());
+    write(state, slot.acceptedAt());
     for (TaskType task : tasks) {
-      route(taskRequest(accepted.getEvent(), state.getContentHash(), task, deadline, RETRY_SUFFIX), key, now);
+      route(taskRequest(state.getEvent(), state.getContentHash(), task, deadline, RETRY_SUFFIX), slot.contentKey(),
+          now);
       metrics.recordJoin("retried");
     }
   }
 
-  private void finish(PendingEnrichment state, Record<?, ?> cause) {
+  private void finish(PendingEnrichment state, Slot slot, Record<?, ?> cause) {
     long now = context.currentSystemTimeMs();
     List<TaskResult> succeeded = new ArrayList<>();
     List<MissingTask> missing = new ArrayList<>();
@@ -334,15 +377,16 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
         .setComplete(missing.isEmpty())
         .setEnrichedAt(Instant.ofEpochMilli(now))
         .build();
-    String pendingKey = pendingKey(state.getTenant(), state.getEventId());
-    pending.delete(pendingKey);
-    deadlines.delete(deadlineKey(state.getDeadline().toEpochMilli(), pendingKey));
-    routed.delete(pendingKey);
-    String contentKey = ImageIngestProcessor.contentKey(state.getTenant(), state.getContentHash());
     if (repostEnabled && enriched.getComplete()) {
-      reposts.put(contentKey, enriched, now);
+      // The entry stays as the repost cache: the results only, until the store's retention drops it.
+      state.setResults(succeeded);
+      state.setEvent(null);
+      state.setCompletedAt(Instant.ofEpochMilli(now));
+      write(state, slot.acceptedAt());
+    } else {
+      delete(slot);
     }
-    List<String> waiters = repostEnabled ? waitersOf(contentKey, pendingKey) : List.of();
+    List<Slot> waiters = repostEnabled && state.getWaitsFor() == null ? waitersOf(slot) : List.of();
     for (List<TaskResult> sameCause : failures.values()) {
       TaskFailure first = sameCause.get(0).getFailure();
       eventDeadLetter(state, failureStage(sameCause.get(0)), first.getReasonCode(),
@@ -353,31 +397,64 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
           + deadlineMs + " ms" + (retryOnDeadline ? ", re-routed once and again none" : ""), cause);
     }
     emit(enriched, cause);
-    for (String waiter : waiters) {
-      PendingEnrichment w = pending.get(waiter);
-      if (w != null) {
-        pending.delete(waiter);
-        deadlines.delete(deadlineKey(w.getDeadline().toEpochMilli(), waiter));
-        emit(reused(enriched, w.getEventId(), w.getImageId(), w.getEventTime(), now), cause);
-      }
+    for (Slot waiter : waiters) {
+      PendingEnrichment w = waiter.state();
+      delete(waiter);
+      emit(reused(enriched, w.getEventId(), w.getImageId(), w.getEventTime(), now), cause);
     }
   }
 
-  /**
-   * The events waiting for {@code pendingKey}'s result when it leads the in-flight entry of its bytes
-   * (the entry is removed then); none when it is itself a waiter whose fallback deadline fired.
-   */
-  private List<String> waitersOf(String contentKey, String pendingKey) {
-    String entry = inFlight.get(contentKey);
-    if (entry == null) {
-      return List.of();
+  /** The in-flight events with the bytes of {@code leader} that wait for its result. */
+  private List<Slot> waitersOf(Slot leader) {
+    List<Slot> waiters = new ArrayList<>();
+    String leaderId = leader.pendingKey().substring(leader.pendingKey().indexOf('/') + 1);
+    for (String pendingKey : inFlightByContent.getOrDefault(leader.contentKey(), Set.of())) {
+      Slot slot = inFlight.get(pendingKey);
+      if (leaderId.equals(slot.state().getWaitsFor())) {
+        waiters.add(slot);
+      }
     }
-    List<String> keys = List.of(entry.split("\n"));
-    if (!keys.get(0).equals(pendingKey)) {
-      return List.of();
+    return waiters;
+  }
+
+  private void write(PendingEnrichment state, long acceptedAt) {
+    String storeKey = storeKey(state);
+    entries.put(storeKey, state, acceptedAt);
+    if (state.getCompletedAt() == null) {
+      index(state, acceptedAt);
+    } else {
+      unindex(pendingKey(state.getTenant(), state.getEventId()));
     }
-    inFlight.delete(contentKey);
-    return keys.subList(1, keys.size());
+  }
+
+  private void delete(Slot slot) {
+    entries.put(slot.storeKey(), null, slot.acceptedAt());
+    unindex(slot.pendingKey());
+  }
+
+  private void index(PendingEnrichment state, long acceptedAt) {
+    String pendingKey = pendingKey(state.getTenant(), state.getEventId());
+    String contentKey = ImageIngestProcessor.contentKey(state.getTenant(), state.getContentHash());
+    Slot slot = new Slot(pendingKey, contentKey, storeKey(state), acceptedAt, state.getDeadline().toEpochMilli(),
+        state);
+    Slot old = inFlight.put(pendingKey, slot);
+    if (old != null) {
+      deadlines.remove(old);
+    }
+    deadlines.add(slot);
+    inFlightByContent.computeIfAbsent(contentKey, k -> new LinkedHashSet<>()).add(pendingKey);
+  }
+
+  private void unindex(String pendingKey) {
+    Slot old = inFlight.remove(pendingKey);
+    if (old != null) {
+      deadlines.remove(old);
+      Set<String> same = inFlightByContent.get(old.contentKey());
+      same.remove(pendingKey);
+      if (same.isEmpty()) {
+        inFlightByContent.remove(old.contentKey());
+      }
+    }
   }
 
   private void eventDeadLetter(PendingEnrichment state, String stage, String reason, List<TaskType> tasks,
@@ -402,11 +479,19 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
         moderation.decide(enriched, Instant.ofEpochMilli(now)), cause.timestamp()), EnrichmentTopology.MODERATION_SINK);
   }
 
-  private EnrichedImage latestRepost(String key, long now) {
-    try (WindowStoreIterator<EnrichedImage> it = reposts.backwardFetch(key, Instant.ofEpochMilli(
-        Math.max(0, now - repostRetentionMs)), Instant.ofEpochMilli(now))) {
-      return it.hasNext() ? it.next().value : null;
-    }
+  /** The complete enrichment a cached entry stands for. */
+  private static EnrichedImage cached(PendingEnrichment done) {
+    return EnrichedImage.newBuilder()
+        .setEventId(done.getEventId())
+        .setImageId(done.getImageId())
+        .setTenant(done.getTenant())
+        .setEventTime(done.getEventTime())
+        .setContentHash(done.getContentHash())
+        .setResults(done.getResults())
+        .setMissing(List.of())
+        .setComplete(true)
+        .setEnrichedAt(done.getCompletedAt())
+        .build();
   }
 
   private static EnrichedImage reused(EnrichedImage earlier, String eventId, String imageId, Instant eventTime,
@@ -454,9 +539,17 @@ final class EnrichmentJoinProcessor implements Processor<byte[], byte[], String,
         .build();
   }
 
-  /** Sorts by deadline: 13 zero-padded digits cover epoch milliseconds until the year 2286. */
-  private static String deadlineKey(long deadline, String pendingKey) {
-    return String.format(Locale.ROOT, "%013d|%s", deadline, pendingKey);
+  /**
+   * Entries of one tenant's bytes sort together ({@code tenant/contentHash|eventId}), so a range fetch finds
+   * the reposts' cached results; the hash is hex, so the separator cannot occur before it.
+   */
+  private static final String STORE_KEY_SEPARATOR = "|";
+  /** The character after the separator: the exclusive end of one content key's range. */
+  private static final String STORE_KEY_END = "}";
+
+  private static String storeKey(PendingEnrichment state) {
+    return ImageIngestProcessor.contentKey(state.getTenant(), state.getContentHash()) + STORE_KEY_SEPARATOR
+        + state.getEventId();
   }
 
   /** Join state is per tenant: another tenant's event with the same id neither blocks nor meets it. */

@@ -38,13 +38,11 @@ import org.apache.kafka.streams.state.Stores;
  */
 public final class EnrichmentTopology {
 
-  public static final String PENDING_STORE = "pending-enrichments";
-  public static final String DEADLINE_STORE = "enrichment-deadlines";
-  public static final String REPOST_STORE = "repost-cache";
-  /** tenant/contentHash of an event in flight → its pending key, then the keys of reposts waiting for it. */
-  public static final String IN_FLIGHT_STORE = "reposts-in-flight";
-  /** pending key → the AcceptedImage bytes its tasks were routed from, kept for the one retry at the deadline. */
-  public static final String ROUTED_STORE = "routed-images";
+  /**
+   * The join's state: one entry per event ({@code tenant/contentHash|eventId}), in flight and then, once
+   * complete, the results its bytes' reposts reuse.
+   */
+  public static final String STATE_STORE = "enrichment-state";
 
   static final String IMAGES_SOURCE = "images-source";
   static final String INGEST = "validate-images";
@@ -111,18 +109,13 @@ public final class EnrichmentTopology {
     t.addProcessor(JOIN, () -> new EnrichmentJoinProcessor(serdes.acceptedImage(), serdes.taskResult(), moderation,
         deadLetters, metrics, deadlineMs, checkIntervalMs, repostEnabled, repostRetentionMs, retryOnDeadline),
         ACCEPTED_SOURCE, RESULTS_SOURCE);
-    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(),
-        serdes.pendingEnrichment()), JOIN);
-    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEADLINE_STORE), Serdes.String(),
-        Serdes.String()), JOIN);
-    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(IN_FLIGHT_STORE), Serdes.String(),
-        Serdes.String()), JOIN);
-    t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ROUTED_STORE), Serdes.String(),
-        Serdes.ByteArray()), JOIN);
-    // A window store expires reposts by itself: segments older than the retention are dropped.
-    Duration retention = Duration.ofMillis(Math.max(repostRetentionMs, 1));
-    t.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(REPOST_STORE, retention,
-        Duration.ofMillis(1), false), Serdes.String(), serdes.enrichedImageState()), JOIN);
+    // A window store drops old entries by itself (whole segments, no tombstones); it keeps every entry at
+    // least as long as reposts may reuse it and twice as long as any event may stay in flight. Caching folds
+    // an entry's writes within one commit into one changelog record.
+    long inFlightMs = EnrichmentJoinProcessor.longestInFlightMs(deadlineMs, checkIntervalMs);
+    Duration retention = Duration.ofMillis(Math.max(repostEnabled ? repostRetentionMs : 0, 2 * inFlightMs));
+    t.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(STATE_STORE, retention,
+        Duration.ofMillis(1), false), Serdes.String(), serdes.pendingEnrichment()).withCachingEnabled(), JOIN);
 
     for (TaskType task : Topics.ROUTED_TASKS) {
       t.addSink(taskSink(task), Topics.taskTopic(task), keys, anyRecord(serdes.taskRequest()), retriesElsewhere(),

@@ -81,8 +81,11 @@ public final class ImageEventValidator {
       TagTask resolvedTag = checkTasks(event);
       checkMetadata(event.getMetadata());
       String hash = sources.check(event.getSource(), event.getContentType());
-      RequestedTasks tasks = RequestedTasks.newBuilder(event.getTasks()).setTag(resolvedTag).build();
-      return new Validation.Valid(ImageEvent.newBuilder(event).setTasks(tasks).build(), hash);
+      // Shallow copies: a builder made from a record deep-copies every field, the image bytes included.
+      RequestedTasks asked = event.getTasks();
+      RequestedTasks tasks = new RequestedTasks(resolvedTag, asked.getCaption(), asked.getVqa());
+      return new Validation.Valid(new ImageEvent(event.getEventId(), event.getImageId(), event.getTenant(),
+          event.getSource(), event.getContentType(), tasks, event.getMetadata(), event.getEventTime()), hash);
     } catch (Rejected r) {
       return new Validation.Invalid(r.reasonCode, r.getMessage());
     } catch (ImageRejectedException e) {
@@ -172,7 +175,7 @@ public final class ImageEventValidator {
         throw new Rejected(LABEL_TOO_LONG, "a label or template is empty or over " + maxLabelChars + " chars");
       }
     }
-    return TagTask.newBuilder(tag).setLabels(labels).setTemplates(templates).build();
+    return new TagTask(tag.getLabelSet(), labels, tag.getTopK(), templates);
   }
 
   private void checkMetadata(Map<String, String> metadata) throws Rejected {

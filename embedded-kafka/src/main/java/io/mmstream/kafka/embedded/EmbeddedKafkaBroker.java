@@ -18,6 +18,7 @@ import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.MetadataVersion;
+import org.apache.kafka.server.common.TransactionVersion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -205,6 +206,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                   .setMetadataLogDirectory(dir.toString())
                   .setControllerListenerName(CONTROLLER_LISTENER)
                   .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
+                  // Transactions v2 adds a partition to a transaction with its first produce; when that produce
+                  // arrives before the previous commit's markers are written (a busy machine), the broker refuses
+                  // it (CONCURRENT_TRANSACTIONS) and every batch pipelined behind it (OUT_OF_ORDER_SEQUENCE_NUMBER),
+                  // and the producer retries them all. With v1 the producer adds partitions first, by a request the
+                  // coordinator answers once the previous transaction is complete, and no produce is refused.
+                  .setFeatureLevel(TransactionVersion.FEATURE_NAME, TransactionVersion.TV_1.featureLevel())
                   .setScramArguments(scramArguments);
           formatter.run();
         }
