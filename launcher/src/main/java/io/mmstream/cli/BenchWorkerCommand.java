@@ -18,7 +18,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code bin/mmstream bench worker}: images/s through Kafka, the worker and back, against the same
  * model called in-process at the same batch size; then p50/p99 latency at 50%, 80% and 95% of the
- * measured capacity with Poisson arrivals. Runs on an embedded broker unless one is given.
+ * measured capacity with Poisson arrivals, with where the time went inside the worker. Repeated,
+ * reporting medians and ranges, and whether the machine was too busy to judge the latency goal.
+ * Runs on an embedded broker unless one is given.
  */
 @Command(
     name = "worker",
@@ -49,6 +51,15 @@ public final class BenchWorkerCommand implements Callable<Integer> {
   @Option(names = "--rounds", defaultValue = "4",
       description = "alternating end-to-end / direct rounds the capacity tasks are split into (default: ${DEFAULT-VALUE})")
   int rounds;
+
+  @Option(names = "--repeats", defaultValue = "3",
+      description = "times the whole measurement is repeated; medians and ranges are reported (default: ${DEFAULT-VALUE})")
+  int repeats;
+
+  @Option(names = "--max-other-cores", defaultValue = "0.25",
+      description = "cores other processes may take during a run before the machine counts as too busy to judge the goal"
+          + " (default: ${DEFAULT-VALUE})")
+  double maxOtherCores;
 
   @Option(names = "--load-seconds", defaultValue = "20", description = "duration of each latency run (default: ${DEFAULT-VALUE})")
   int loadSeconds;
@@ -88,6 +99,8 @@ public final class BenchWorkerCommand implements Callable<Integer> {
             Integer.parseInt(size[1]),
             4,
             rounds,
+            repeats,
+            maxOtherCores,
             workerSettings);
     TaskModelFactory factory = TaskModelFactory.forKind(kind);
     WorkerBenchmark.Report report;
@@ -98,14 +111,8 @@ public final class BenchWorkerCommand implements Callable<Integer> {
         report = new WorkerBenchmark(broker.bootstrapServers(), factory, options, System.out::println).run();
       }
     }
-    System.out.printf(
-        Locale.ROOT,
-        "%s worker, batch %d: direct %.2f items/s, end to end %.2f items/s, ratio %.3f%n",
-        kind.id(),
-        report.batch(),
-        report.directItemsPerSecond(),
-        report.endToEndItemsPerSecond(),
-        report.ratio());
+    System.out.printf(Locale.ROOT, "%s worker, batch %d%n", kind.id(), report.batch());
+    report.summary().forEach(System.out::println);
     if (json) {
       System.out.println(report.toJson());
     }

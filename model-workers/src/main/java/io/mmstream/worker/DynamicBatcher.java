@@ -19,8 +19,12 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class DynamicBatcher<T> {
 
-  /** Items in arrival order, with how long each waited in the queue. */
-  public record Batch<T>(List<T> items, long[] queueWaitNanos) {
+  /**
+   * Items in arrival order, with how long each waited in the queue; {@code requestedNanos} is when
+   * the executor asked for the batch and {@code takenNanos} when it got it, so that each wait splits
+   * into waiting for a busy device and waiting for the batch to fill.
+   */
+  public record Batch<T>(List<T> items, long[] queueWaitNanos, long requestedNanos, long takenNanos) {
     public int size() {
       return items.size();
     }
@@ -82,6 +86,7 @@ public final class DynamicBatcher<T> {
 
   /** The next batch, waiting as described above; null once closed and drained. */
   public Batch<T> nextBatch() throws InterruptedException {
+    long requested = System.nanoTime();
     lock.lock();
     try {
       while (true) {
@@ -93,14 +98,18 @@ public final class DynamicBatcher<T> {
           continue;
         }
         long now = System.nanoTime();
-        long oldestWait = now - queue.peekFirst().enqueuedNanos();
+        long oldest = queue.peekFirst().enqueuedNanos();
         if (queue.size() >= maxSize) {
-          return take(maxSize, now);
+          return take(maxSize, requested, now);
         }
-        if (oldestWait >= maxDelayNanos || closed) {
-          return take(sizeAfterDelay(queue.size()), now);
+        if (closed) {
+          return take(sizeAfterDelay(queue.size()), requested, now);
         }
-        notEmpty.awaitNanos(maxDelayNanos - oldestWait);
+        if (now - oldest < maxDelayNanos) {
+          notEmpty.awaitNanos(maxDelayNanos - (now - oldest));
+          continue;
+        }
+        return take(sizeAfterDelay(queue.size()), requested, now);
       }
     } finally {
       lock.unlock();
@@ -137,7 +146,7 @@ public final class DynamicBatcher<T> {
     return available;
   }
 
-  private Batch<T> take(int n, long now) {
+  private Batch<T> take(int n, long requested, long now) {
     List<T> items = new ArrayList<>(n);
     long[] waits = new long[n];
     for (int i = 0; i < n; i++) {
@@ -146,6 +155,6 @@ public final class DynamicBatcher<T> {
       waits[i] = now - entry.enqueuedNanos();
     }
     notFull.signalAll();
-    return new Batch<>(items, waits);
+    return new Batch<>(items, waits, requested, now);
   }
 }

@@ -56,6 +56,9 @@ final class ModelExecutor<Q, P, O> implements Runnable {
         continue;
       }
       meters.recordQueueWait(wait);
+      long enqueued = batch.takenNanos() - wait;
+      task.deviceBusyNanos = Math.max(0, batch.requestedNanos() - enqueued);
+      task.batchFillNanos = wait - task.deviceBusyNanos;
       if (task.deadlinePassed(nowMs)) {
         task.fail("deadline", "DEADLINE_EXCEEDED", "deadline " + Instant.ofEpochMilli(task.deadlineMs) + " passed before the model ran", wait);
       } else {

@@ -283,6 +283,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
     PendingTask<Q, P, O> task = new PendingTask<>(partition, record.offset(), record.timestamp(), record.key(), record.value());
     queue.addLast(task);
     inFlight++;
+    task.fetchNanos = TimeUnit.MILLISECONDS.toNanos(System.currentTimeMillis() - record.timestamp());
     try {
       task.request = records.decode(record.value());
     } catch (MessageDecodeException e) {
@@ -307,6 +308,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
       return;
     }
     long start = System.nanoTime();
+    task.preprocessStartNanos = start;
     try {
       PixelImage image = records.loadImage(task.request, imageLoader);
       task.prepared = models.get(0).prepare(task.request, image);
@@ -412,6 +414,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
       return;
     }
     metrics.recordTransaction(true);
+    recordStages(done, now, System.nanoTime());
     counts.forEach((partition, count) -> {
       ArrayDeque<PendingTask<Q, P, O>> queue = partitions.get(partition);
       for (int i = 0; i < count; i++) {
@@ -426,6 +429,25 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
       if (deadLettered(task, outcome)) {
         metrics.recordDeadLetter(outcome.failureStage(), outcome.reasonCode());
       }
+    }
+  }
+
+  private void recordStages(List<PendingTask<Q, P, O>> committed, long commitStart, long commitEnd) {
+    LatencyBreakdown stages = metrics.latencyBreakdown();
+    for (PendingTask<Q, P, O> task : committed) {
+      PendingTask.Outcome<O> outcome = task.outcome();
+      if (outcome.failed()) {
+        continue;
+      }
+      stages.record(LatencyBreakdown.Stage.FETCH, task.fetchNanos);
+      stages.record(LatencyBreakdown.Stage.DECODE_QUEUE, task.preprocessStartNanos - task.admittedNanos);
+      stages.record(LatencyBreakdown.Stage.PREPROCESS, task.preprocessNanos);
+      stages.record(LatencyBreakdown.Stage.DEVICE_BUSY, task.deviceBusyNanos);
+      stages.record(LatencyBreakdown.Stage.BATCH_FILL, task.batchFillNanos);
+      stages.record(LatencyBreakdown.Stage.MODEL, outcome.computeNanos());
+      stages.record(LatencyBreakdown.Stage.COMMIT_WAIT, commitStart - outcome.completedNanos());
+      stages.record(LatencyBreakdown.Stage.COMMIT, commitEnd - commitStart);
+      stages.record(LatencyBreakdown.Stage.WORKER_TOTAL, commitEnd - task.admittedNanos);
     }
   }
 
