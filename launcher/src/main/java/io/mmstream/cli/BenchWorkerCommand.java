@@ -1,5 +1,7 @@
 package io.mmstream.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mmstream.kafka.embedded.EmbeddedKafkaBroker;
 import io.mmstream.worker.ModelKind;
 import io.mmstream.worker.ModelSource;
@@ -13,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -73,8 +76,8 @@ public final class BenchWorkerCommand implements Callable<Integer> {
   @Option(names = "--bootstrap-servers", description = "use this broker instead of an embedded one")
   String bootstrapServers;
 
-  @Option(names = "--json", description = "print one JSON object as the last line")
-  boolean json;
+  @Mixin
+  BenchSupport.Options common;
 
   private Path presetTokenizer(ModelKind kind) {
     if (tokenizerDir != null) {
@@ -102,6 +105,7 @@ public final class BenchWorkerCommand implements Callable<Integer> {
             repeats,
             maxOtherCores,
             workerSettings);
+    BenchSupport.startEngine(common);
     TaskModelFactory factory = TaskModelFactory.forKind(kind);
     WorkerBenchmark.Report report;
     if (bootstrapServers != null) {
@@ -111,10 +115,12 @@ public final class BenchWorkerCommand implements Callable<Integer> {
         report = new WorkerBenchmark(broker.bootstrapServers(), factory, options, System.out::println).run();
       }
     }
-    System.out.printf(Locale.ROOT, "%s worker, batch %d%n", kind.id(), report.batch());
+    System.out.printf(Locale.ROOT, "%s worker, batch %d, intra-op threads: %s%n", kind.id(), report.batch(), common.threadsLabel());
     report.summary().forEach(System.out::println);
-    if (json) {
-      System.out.println(report.toJson());
+    if (common.json) {
+      ObjectNode json = (ObjectNode) new ObjectMapper().readTree(report.toJson());
+      json.put("intra_op_threads", common.threadsLabel());
+      System.out.println(json);
     }
     return 0;
   }

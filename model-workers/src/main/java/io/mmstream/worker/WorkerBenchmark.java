@@ -92,10 +92,19 @@ public final class WorkerBenchmark {
 
   /**
    * One latency run: percentiles from each task's scheduled arrival to its committed result read
-   * back, the worker's stages, and the cores other processes used meanwhile.
+   * back, the worker's stages, the cores other processes used meanwhile, and the share of the run
+   * the device spent running batches: near 1 at a nominal 0.8 means the model ran slower than when
+   * the capacity was measured (a busy machine), and the queue grew for that reason.
    */
   public record LoadLatency(
-      double load, double offeredPerSecond, int tasks, double p50Ms, double p99Ms, double otherCores, Map<String, StageLatency> stages) {}
+      double load,
+      double offeredPerSecond,
+      int tasks,
+      double p50Ms,
+      double p99Ms,
+      double otherCores,
+      double deviceUtilization,
+      Map<String, StageLatency> stages) {}
 
   /**
    * One repeat: capacity on both paths, the model's own time for a full batch (forward pass only,
@@ -171,6 +180,10 @@ public final class WorkerBenchmark {
       return spread(run -> at(run, load).p99Ms());
     }
 
+    public Spread deviceUtilization(double load) {
+      return spread(run -> at(run, load).deviceUtilization());
+    }
+
     /** Median over the repeats of each stage's mean, p50 and p99 at {@code load}. */
     public Map<String, StageLatency> stages(double load) {
       Map<String, StageLatency> medians = new LinkedHashMap<>();
@@ -233,6 +246,7 @@ public final class WorkerBenchmark {
         ObjectNode node = latencies.putObject(String.valueOf(load));
         node.put("p50", round(p50Ms(load).median()));
         node.put("p99", round(p99Ms(load).median()));
+        node.put("device_utilization", round(deviceUtilization(load).median()));
       }
       ObjectNode spread = root.putObject("spread");
       ratio().toJson(spread.putObject("ratio"));
@@ -280,6 +294,7 @@ public final class WorkerBenchmark {
           ln.put("p50", round(l.p50Ms()));
           ln.put("p99", round(l.p99Ms()));
           ln.put("other_cores", round(l.otherCores()));
+          ln.put("device_utilization", round(l.deviceUtilization()));
         }
       }
       return root.toString();
@@ -292,12 +307,13 @@ public final class WorkerBenchmark {
           + " full batch %s ms", runs.size(), text(directItemsPerSecond(), 2), text(endToEndItemsPerSecond(), 2), text(ratio(), 3),
           text(batchMs(), 0)));
       for (double load : loads()) {
-        lines.add(String.format(Locale.ROOT, "  load %.2f: p50 %s ms, p99 %s ms", load, text(p50Ms(load), 0), text(p99Ms(load), 0)));
+        lines.add(String.format(Locale.ROOT, "  load %.2f: p50 %s ms, p99 %s ms, device busy %s of the time", load, text(p50Ms(load), 0),
+            text(p99Ms(load), 0), text(deviceUtilization(load), 2)));
       }
       if (loads().contains(GOAL_LOAD)) {
         lines.add(String.format(Locale.ROOT, "  where the time goes at load %.2f (median over repeats; mean / p50 / p99 ms):", GOAL_LOAD));
         stages(GOAL_LOAD).forEach((stage, l) -> lines.add(
-            String.format(Locale.ROOT, "    %-14s %8.1f %8.1f %8.1f", stage, l.meanMs(), l.p50Ms(), l.p99Ms())));
+            String.format(Locale.ROOT, "    %-18s %8.1f %8.1f %8.1f", stage, l.meanMs(), l.p50Ms(), l.p99Ms())));
       }
       double worstOther = runs.stream().mapToDouble(Run::maxOtherCores).max().orElse(Double.NaN);
       lines.add(String.format(Locale.ROOT,
@@ -372,14 +388,14 @@ public final class WorkerBenchmark {
       results.await(warm, Duration.ofMinutes(10));
       List<Run> runs = new ArrayList<>();
       for (int repeat = 1; repeat <= options.repeats(); repeat++) {
-        runs.add(measure(repeat, direct, results, producer, worker.metrics().latencyBreakdown()));
+        runs.add(measure(repeat, direct, results, producer, worker.metrics()));
       }
       return new Report(options.batch(), settings.batchMaxDelay().toMillis(), options.maxOtherCores(), runs);
     }
   }
 
   private Run measure(
-      int repeat, DirectRunner direct, ResultWatcher results, KafkaProducer<String, byte[]> producer, LatencyBreakdown breakdown) {
+      int repeat, DirectRunner direct, ResultWatcher results, KafkaProducer<String, byte[]> producer, WorkerMetrics metrics) {
     // The two paths alternate in rounds, so that load from other processes on a shared machine
     // falls on both about equally instead of on whichever ran during a busy spell.
     int perRound = Math.max(options.batch(), options.tasks() / options.rounds() / options.batch() * options.batch());
@@ -415,7 +431,7 @@ public final class WorkerBenchmark {
         repeat, endToEnd, directRate, options.batch(), endToEnd / directRate, batchMs, otherCores, loadAverage));
     List<LoadLatency> latencies = new ArrayList<>();
     for (double load : options.loads()) {
-      latencies.add(measureLatency(repeat, producer, results, breakdown, load, load * endToEnd));
+      latencies.add(measureLatency(repeat, producer, results, metrics, load, load * endToEnd));
     }
     return new Run(directRate, endToEnd, batchMs, otherCores, loadAverage, latencies);
   }
@@ -504,9 +520,11 @@ public final class WorkerBenchmark {
   }
 
   private LoadLatency measureLatency(
-      int repeat, KafkaProducer<String, byte[]> producer, ResultWatcher results, LatencyBreakdown breakdown, double load, double rate) {
+      int repeat, KafkaProducer<String, byte[]> producer, ResultWatcher results, WorkerMetrics metrics, double load, double rate) {
+    LatencyBreakdown breakdown = metrics.latencyBreakdown();
     breakdown.snapshotAndReset();
     CpuShare.Sample before = CpuShare.sample();
+    double deviceBusyBefore = metrics.deviceBusySeconds();
     int count = Math.max(1, (int) Math.round(rate * options.loadDuration().toNanos() / 1e9));
     Random random = new Random(7);
     Map<String, Long> intended = new ConcurrentHashMap<>();
@@ -524,7 +542,9 @@ public final class WorkerBenchmark {
       ids.add(id);
     }
     results.await(ids, Duration.ofMinutes(30));
-    double otherCores = CpuShare.otherCores(before, CpuShare.sample());
+    CpuShare.Sample after = CpuShare.sample();
+    double otherCores = CpuShare.otherCores(before, after);
+    double utilization = (metrics.deviceBusySeconds() - deviceBusyBefore) / ((after.wallNanos() - before.wallNanos()) / 1e9);
     Histogram histogram = new Histogram(3);
     for (String id : ids) {
       histogram.recordValue(Math.max(0, (results.arrival(id) - intended.get(id)) / 1000));
@@ -539,10 +559,12 @@ public final class WorkerBenchmark {
     stages.put("send_and_read_back", new StageLatency(outsideMs, Double.NaN, Double.NaN));
     stages.put("end_to_end", StageLatency.of(histogram));
     LoadLatency latency = new LoadLatency(
-        load, rate, count, histogram.getValueAtPercentile(50) / 1000.0, histogram.getValueAtPercentile(99) / 1000.0, otherCores, stages);
+        load, rate, count, histogram.getValueAtPercentile(50) / 1000.0, histogram.getValueAtPercentile(99) / 1000.0, otherCores, utilization,
+        stages);
     log.accept(String.format(Locale.ROOT,
-        "repeat %d load %.2f (%.2f tasks/s, %d tasks): p50 %.1f ms, p99 %.1f ms; other processes %.2f cores; stage means ms: %s",
-        repeat, load, rate, count, latency.p50Ms(), latency.p99Ms(), otherCores, means(stages)));
+        "repeat %d load %.2f (%.2f tasks/s, %d tasks): p50 %.1f ms, p99 %.1f ms; device busy %.2f of the time; other processes"
+            + " %.2f cores; stage means ms: %s",
+        repeat, load, rate, count, latency.p50Ms(), latency.p99Ms(), utilization, otherCores, means(stages)));
     return latency;
   }
 

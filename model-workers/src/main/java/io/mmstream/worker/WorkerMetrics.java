@@ -106,6 +106,11 @@ public final class WorkerMetrics {
         .register(registry);
   }
 
+  /** Seconds the devices have spent running batches so far, all executors together. */
+  public double deviceBusySeconds() {
+    return registry.find("mmstream.worker.batch.compute").timers().stream().mapToDouble(t -> t.totalTime(TimeUnit.SECONDS)).sum();
+  }
+
   /** Per-stage latency of answered tasks, for the benchmark's breakdown. */
   public LatencyBreakdown latencyBreakdown() {
     return latencyBreakdown;

@@ -34,6 +34,7 @@ class WorkerBenchmarkTest {
       assertThat(run.batchMs()).isPositive();
       assertThat(run.latency()).extracting(WorkerBenchmark.LoadLatency::load).containsExactly(0.5, 0.8, 0.95);
       assertThat(run.latency()).allSatisfy(l -> assertThat(l.p99Ms()).isGreaterThanOrEqualTo(l.p50Ms()).isPositive());
+      assertThat(run.latency()).allSatisfy(l -> assertThat(l.deviceUtilization()).isPositive().isLessThan(1.05));
     });
     WorkerBenchmark.Spread ratio = report.ratio();
     assertThat(ratio.min()).isLessThanOrEqualTo(ratio.median());
