@@ -13,6 +13,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * sizes are given, a batch cut by the delay is trimmed to the largest preferred size that fits; the
  * rest are already late and go out in the next batch at once.
  *
+ * <p>Items still being prepared can be {@linkplain #announce() announced}. When the device frees up
+ * with a partial batch whose delay already ran out (it queued while the previous batch ran), the
+ * batch waits up to {@code maxDelay} more for announced items: one a few milliseconds from ready
+ * would otherwise wait a whole batch time for the next one.
+ *
  * <p>Executors call {@link #nextBatch()} when their device is free, so items keep queueing (and
  * preprocessing) while the current batch runs. Written by hand because the JDK has no
  * size-or-deadline draining queue.
@@ -40,6 +45,7 @@ public final class DynamicBatcher<T> {
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
   private final Condition notFull = lock.newCondition();
+  private int announced;
   private boolean closed;
 
   public DynamicBatcher(int maxSize, Duration maxDelay, List<Integer> preferredSizes, int capacity) {
@@ -63,6 +69,38 @@ public final class DynamicBatcher<T> {
         throw new IllegalStateException("batcher closed");
       }
       queue.addLast(new Entry<>(item, System.nanoTime()));
+      notEmpty.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Says one more item is being prepared and will be {@linkplain #putAnnounced put} or {@linkplain #withdraw withdrawn}. */
+  public void announce() {
+    lock.lock();
+    try {
+      announced++;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Adds an announced item, waiting while the queue is full. */
+  public void putAnnounced(T item) throws InterruptedException {
+    lock.lock();
+    try {
+      put(item);
+      announced = Math.max(0, announced - 1);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** An announced item will not come (it failed or was cancelled). */
+  public void withdraw() {
+    lock.lock();
+    try {
+      announced = Math.max(0, announced - 1);
       notEmpty.signalAll();
     } finally {
       lock.unlock();
@@ -107,6 +145,12 @@ public final class DynamicBatcher<T> {
         }
         if (now - oldest < maxDelayNanos) {
           notEmpty.awaitNanos(maxDelayNanos - (now - oldest));
+          continue;
+        }
+        // The delay ran out; items being prepared may still join, for at most maxDelay after the device was free.
+        long fillDeadline = Math.max(requested, oldest) + maxDelayNanos;
+        if (announced > 0 && now < fillDeadline) {
+          notEmpty.awaitNanos(fillDeadline - now);
           continue;
         }
         return take(sizeAfterDelay(queue.size()), requested, now);

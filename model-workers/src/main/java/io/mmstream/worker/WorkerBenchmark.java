@@ -139,9 +139,9 @@ public final class WorkerBenchmark {
     }
 
     ObjectNode toJson(ObjectNode node) {
-      node.put("median", round(median));
-      node.put("min", round(min));
-      node.put("max", round(max));
+      node.put("median", round3(median));
+      node.put("min", round3(min));
+      node.put("max", round3(max));
       return node;
     }
   }
