@@ -1,5 +1,7 @@
 package io.mmstream.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mmstream.kafka.embedded.EmbeddedKafkaBroker;
 import io.mmstream.worker.ModelKind;
 import io.mmstream.worker.ModelSource;
@@ -13,12 +15,15 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * {@code bin/mmstream bench worker}: images/s through Kafka, the worker and back, against the same
  * model called in-process at the same batch size; then p50/p99 latency at 50%, 80% and 95% of the
- * measured capacity with Poisson arrivals. Runs on an embedded broker unless one is given.
+ * measured capacity with Poisson arrivals, with where the time went inside the worker. Repeated,
+ * reporting medians and ranges, and whether the machine was too busy to judge the latency goal.
+ * Runs on an embedded broker unless one is given.
  */
 @Command(
     name = "worker",
@@ -50,6 +55,15 @@ public final class BenchWorkerCommand implements Callable<Integer> {
       description = "alternating end-to-end / direct rounds the capacity tasks are split into (default: ${DEFAULT-VALUE})")
   int rounds;
 
+  @Option(names = "--repeats", defaultValue = "3",
+      description = "times the whole measurement is repeated; medians and ranges are reported (default: ${DEFAULT-VALUE})")
+  int repeats;
+
+  @Option(names = "--max-other-cores", defaultValue = "0.25",
+      description = "cores other processes may take during a run before the machine counts as too busy to judge the goal"
+          + " (default: ${DEFAULT-VALUE})")
+  double maxOtherCores;
+
   @Option(names = "--load-seconds", defaultValue = "20", description = "duration of each latency run (default: ${DEFAULT-VALUE})")
   int loadSeconds;
 
@@ -62,8 +76,8 @@ public final class BenchWorkerCommand implements Callable<Integer> {
   @Option(names = "--bootstrap-servers", description = "use this broker instead of an embedded one")
   String bootstrapServers;
 
-  @Option(names = "--json", description = "print one JSON object as the last line")
-  boolean json;
+  @Mixin
+  BenchSupport.Options common;
 
   private Path presetTokenizer(ModelKind kind) {
     if (tokenizerDir != null) {
@@ -88,7 +102,10 @@ public final class BenchWorkerCommand implements Callable<Integer> {
             Integer.parseInt(size[1]),
             4,
             rounds,
+            repeats,
+            maxOtherCores,
             workerSettings);
+    BenchSupport.startEngine(common);
     TaskModelFactory factory = TaskModelFactory.forKind(kind);
     WorkerBenchmark.Report report;
     if (bootstrapServers != null) {
@@ -98,16 +115,12 @@ public final class BenchWorkerCommand implements Callable<Integer> {
         report = new WorkerBenchmark(broker.bootstrapServers(), factory, options, System.out::println).run();
       }
     }
-    System.out.printf(
-        Locale.ROOT,
-        "%s worker, batch %d: direct %.2f items/s, end to end %.2f items/s, ratio %.3f%n",
-        kind.id(),
-        report.batch(),
-        report.directItemsPerSecond(),
-        report.endToEndItemsPerSecond(),
-        report.ratio());
-    if (json) {
-      System.out.println(report.toJson());
+    System.out.printf(Locale.ROOT, "%s worker, batch %d, intra-op threads: %s%n", kind.id(), report.batch(), common.threadsLabel());
+    report.summary().forEach(System.out::println);
+    if (common.json) {
+      ObjectNode json = (ObjectNode) new ObjectMapper().readTree(report.toJson());
+      json.put("intra_op_threads", common.threadsLabel());
+      System.out.println(json);
     }
     return 0;
   }

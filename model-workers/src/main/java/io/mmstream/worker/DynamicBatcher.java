@@ -13,14 +13,23 @@ import java.util.concurrent.locks.ReentrantLock;
  * sizes are given, a batch cut by the delay is trimmed to the largest preferred size that fits; the
  * rest are already late and go out in the next batch at once.
  *
+ * <p>Items still being prepared can be {@linkplain #announce() announced}. When the device frees up
+ * with a partial batch whose delay already ran out (it queued while the previous batch ran), the
+ * batch waits up to {@code maxDelay} more for announced items: one a few milliseconds from ready
+ * would otherwise wait a whole batch time for the next one.
+ *
  * <p>Executors call {@link #nextBatch()} when their device is free, so items keep queueing (and
  * preprocessing) while the current batch runs. Written by hand because the JDK has no
  * size-or-deadline draining queue.
  */
 public final class DynamicBatcher<T> {
 
-  /** Items in arrival order, with how long each waited in the queue. */
-  public record Batch<T>(List<T> items, long[] queueWaitNanos) {
+  /**
+   * Items in arrival order, with how long each waited in the queue; {@code requestedNanos} is when
+   * the executor asked for the batch and {@code takenNanos} when it got it, so that each wait splits
+   * into waiting for a busy device and waiting for the batch to fill.
+   */
+  public record Batch<T>(List<T> items, long[] queueWaitNanos, long requestedNanos, long takenNanos) {
     public int size() {
       return items.size();
     }
@@ -36,6 +45,7 @@ public final class DynamicBatcher<T> {
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition notEmpty = lock.newCondition();
   private final Condition notFull = lock.newCondition();
+  private int announced;
   private boolean closed;
 
   public DynamicBatcher(int maxSize, Duration maxDelay, List<Integer> preferredSizes, int capacity) {
@@ -65,6 +75,38 @@ public final class DynamicBatcher<T> {
     }
   }
 
+  /** Says one more item is being prepared and will be {@linkplain #putAnnounced put} or {@linkplain #withdraw withdrawn}. */
+  public void announce() {
+    lock.lock();
+    try {
+      announced++;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Adds an announced item, waiting while the queue is full. */
+  public void putAnnounced(T item) throws InterruptedException {
+    lock.lock();
+    try {
+      put(item);
+      announced = Math.max(0, announced - 1);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** An announced item will not come (it failed or was cancelled). */
+  public void withdraw() {
+    lock.lock();
+    try {
+      announced = Math.max(0, announced - 1);
+      notEmpty.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Adds an item if there is room; false when the queue is full or closed. */
   public boolean offer(T item) {
     lock.lock();
@@ -82,6 +124,7 @@ public final class DynamicBatcher<T> {
 
   /** The next batch, waiting as described above; null once closed and drained. */
   public Batch<T> nextBatch() throws InterruptedException {
+    long requested = System.nanoTime();
     lock.lock();
     try {
       while (true) {
@@ -93,14 +136,24 @@ public final class DynamicBatcher<T> {
           continue;
         }
         long now = System.nanoTime();
-        long oldestWait = now - queue.peekFirst().enqueuedNanos();
+        long oldest = queue.peekFirst().enqueuedNanos();
         if (queue.size() >= maxSize) {
-          return take(maxSize, now);
+          return take(maxSize, requested, now);
         }
-        if (oldestWait >= maxDelayNanos || closed) {
-          return take(sizeAfterDelay(queue.size()), now);
+        if (closed) {
+          return take(sizeAfterDelay(queue.size()), requested, now);
         }
-        notEmpty.awaitNanos(maxDelayNanos - oldestWait);
+        if (now - oldest < maxDelayNanos) {
+          notEmpty.awaitNanos(maxDelayNanos - (now - oldest));
+          continue;
+        }
+        // The delay ran out; items being prepared may still join, for at most maxDelay after the device was free.
+        long fillDeadline = Math.max(requested, oldest) + maxDelayNanos;
+        if (announced > 0 && now < fillDeadline) {
+          notEmpty.awaitNanos(fillDeadline - now);
+          continue;
+        }
+        return take(sizeAfterDelay(queue.size()), requested, now);
       }
     } finally {
       lock.unlock();
@@ -137,7 +190,7 @@ public final class DynamicBatcher<T> {
     return available;
   }
 
-  private Batch<T> take(int n, long now) {
+  private Batch<T> take(int n, long requested, long now) {
     List<T> items = new ArrayList<>(n);
     long[] waits = new long[n];
     for (int i = 0; i < n; i++) {
@@ -146,6 +199,6 @@ public final class DynamicBatcher<T> {
       waits[i] = now - entry.enqueuedNanos();
     }
     notFull.signalAll();
-    return new Batch<>(items, waits);
+    return new Batch<>(items, waits, requested, now);
   }
 }

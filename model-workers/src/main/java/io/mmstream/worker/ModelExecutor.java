@@ -20,13 +20,21 @@ final class ModelExecutor<Q, P, O> implements Runnable {
   private final DynamicBatcher<PendingTask<Q, P, O>> batcher;
   private final WorkerMetrics metrics;
   private final WorkerMetrics.ExecutorMeters meters;
+  private final Runnable batchFinished;
 
-  ModelExecutor(String device, WorkerModel<Q, P, O> model, DynamicBatcher<PendingTask<Q, P, O>> batcher, WorkerMetrics metrics) {
+  /** @param batchFinished called after each batch, so the results get committed without waiting for a timer */
+  ModelExecutor(
+      String device,
+      WorkerModel<Q, P, O> model,
+      DynamicBatcher<PendingTask<Q, P, O>> batcher,
+      WorkerMetrics metrics,
+      Runnable batchFinished) {
     this.device = device;
     this.model = model;
     this.batcher = batcher;
     this.metrics = metrics;
     this.meters = metrics.executor(device);
+    this.batchFinished = batchFinished;
   }
 
   String device() {
@@ -39,6 +47,7 @@ final class ModelExecutor<Q, P, O> implements Runnable {
       DynamicBatcher.Batch<PendingTask<Q, P, O>> batch;
       while ((batch = batcher.nextBatch()) != null) {
         runBatch(batch);
+        batchFinished.run();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -56,6 +65,9 @@ final class ModelExecutor<Q, P, O> implements Runnable {
         continue;
       }
       meters.recordQueueWait(wait);
+      long enqueued = batch.takenNanos() - wait;
+      task.deviceBusyNanos = Math.max(0, batch.requestedNanos() - enqueued);
+      task.batchFillNanos = wait - task.deviceBusyNanos;
       if (task.deadlinePassed(nowMs)) {
         task.fail("deadline", "DEADLINE_EXCEEDED", "deadline " + Instant.ofEpochMilli(task.deadlineMs) + " passed before the model ran", wait);
       } else {

@@ -39,6 +39,13 @@ final class PendingTask<Q, P, O> {
   long deadlineMs;
   P prepared;
   long preprocessNanos;
+  /** From the record's timestamp to its admission (millisecond clock). */
+  long fetchNanos;
+  /** When the CPU pool started on it: the time before that was spent in the pool's queue. */
+  long preprocessStartNanos;
+  /** Its batcher wait, split into waiting for a busy device and waiting for the batch to fill. */
+  long deviceBusyNanos;
+  long batchFillNanos;
   private volatile boolean cancelled;
   private volatile Outcome<O> outcome;
 

@@ -30,6 +30,7 @@ import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -42,6 +43,7 @@ import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -53,9 +55,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Pipeline: the poll thread admits records; a bounded CPU pool loads, decodes and prepares each
  * task; a {@link DynamicBatcher} groups prepared tasks; one {@link ModelExecutor} thread per device
- * runs batches. The poll thread alone owns the consumer and the transactional producer: every
- * commit interval it takes, per partition, the longest run of finished tasks from the oldest
- * uncommitted offset, and writes their results (and dead letters) together with the next offsets in
+ * runs batches. The poll thread alone owns the consumer and the transactional producer: as soon as
+ * a batch finishes (at most once per commit interval) it takes, per partition, the longest run of
+ * finished tasks from the oldest uncommitted offset, and writes their results (and dead letters) together with the next offsets in
  * one Kafka transaction. Nothing is produced outside that transaction, so a crash leaves neither a
  * committed result without its offset nor the reverse; the next owner redoes only uncommitted work.
  *
@@ -87,12 +89,17 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
   private final List<Thread> executorThreads = new ArrayList<>();
   private final Thread pollThread;
   private final CountDownLatch terminated = new CountDownLatch(1);
+  /** Guards {@link #inPoll} and {@link #wakeupIssued}: executors wake the poll thread only while it polls. */
+  private final Object wakeupLock = new Object();
+  private boolean inPoll;
+  private boolean wakeupIssued;
 
   // Owned by the poll thread.
   private final Map<TopicPartition, ArrayDeque<PendingTask<Q, P, O>>> partitions = new HashMap<>();
   private int inFlight;
   private boolean paused;
-  private long lastCommitNanos;
+  /** Written by the poll thread; executors read it to wake the poll loop only when a commit may run. */
+  private volatile long lastCommitNanos;
   private final ProgressLog progress;
 
   private volatile boolean running;
@@ -134,7 +141,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
             new ArrayBlockingQueue<>(capacity),
             r -> daemon(r, "mmstream-decode-" + decodeThreadIndex.incrementAndGet()));
     for (int i = 0; i < models.size(); i++) {
-      ModelExecutor<Q, P, O> executor = new ModelExecutor<>(devices.get(i), models.get(i), batcher, metrics);
+      ModelExecutor<Q, P, O> executor = new ModelExecutor<>(devices.get(i), models.get(i), batcher, metrics, this::batchFinished);
       executorThreads.add(daemon(executor, "mmstream-executor-" + devices.get(i)));
     }
     this.consumer = new KafkaConsumer<>(consumerConfig(settings), new ByteArrayDeserializer(), new ByteArrayDeserializer());
@@ -225,7 +232,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
       running = true;
       lastCommitNanos = System.nanoTime();
       while (!stopRequested) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(settings.pollTimeout())) {
+        for (ConsumerRecord<byte[], byte[]> record : poll()) {
           admit(record);
         }
         commitCompleted(false, true);
@@ -233,6 +240,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
         progress.maybeLog();
       }
       drainForShutdown();
+      clearPendingWakeup();
       // A static member stays in the group after a plain close; a worker that stops on purpose leaves, so
       // its partitions move at once instead of after the session timeout.
       consumer.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
@@ -242,7 +250,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
       abandoned = true;
       LOG.warn("{} worker crashed on request: transaction left open, clients dropped", settings.kind().id());
       producer.close(Duration.ZERO);
-      consumer.close(
+      closeAbandoned(
           CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP).withTimeout(Duration.ZERO));
     } catch (Throwable error) {
       failure = error;
@@ -253,11 +261,79 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
       }
       LOG.error("{} worker failed; stopping without committing in-flight work", settings.kind().id(), error);
       producer.close(Duration.ZERO);
-      consumer.close(CloseOptions.timeout(Duration.ZERO));
+      closeAbandoned(CloseOptions.timeout(Duration.ZERO));
     } finally {
       running = false;
       stopPipeline();
       terminated.countDown();
+    }
+  }
+
+  /**
+   * Polls; an executor that finishes a batch meanwhile cuts the poll short, so its answers are
+   * committed at once rather than after the rest of the poll timeout.
+   */
+  private ConsumerRecords<byte[], byte[]> poll() {
+    synchronized (wakeupLock) {
+      inPoll = true;
+    }
+    try {
+      return consumer.poll(settings.pollTimeout());
+    } catch (WakeupException e) {
+      synchronized (wakeupLock) {
+        wakeupIssued = false;
+      }
+      return ConsumerRecords.empty();
+    } finally {
+      synchronized (wakeupLock) {
+        inPoll = false;
+      }
+    }
+  }
+
+  /** Runs on an executor thread after each batch. */
+  private void batchFinished() {
+    if (System.nanoTime() - lastCommitNanos < settings.commitInterval().toNanos()) {
+      return; // no commit may run yet; the loop's next turn after the interval takes these answers
+    }
+    synchronized (wakeupLock) {
+      if (inPoll) {
+        wakeupIssued = true;
+        consumer.wakeup();
+      }
+    }
+  }
+
+  /** A wakeup that came just as a poll returned would surface in the next blocking call: take it now. */
+  private void clearPendingWakeup() {
+    boolean pending;
+    synchronized (wakeupLock) {
+      pending = wakeupIssued;
+      wakeupIssued = false;
+    }
+    if (pending) {
+      try {
+        consumer.poll(Duration.ZERO);
+      } catch (WakeupException expected) {
+        // the one left over
+      }
+    }
+  }
+
+  /**
+   * Closes the consumer of a worker that stops without its orderly drain: a wakeup an executor sent
+   * as the last poll returned may surface in close, after the consumer has closed all the same.
+   */
+  private void closeAbandoned(CloseOptions options) {
+    try {
+      consumer.close(options);
+    } catch (WakeupException pendingWakeup) {
+      LOG.debug("consumer closed; a pending wakeup surfaced in close");
+    } catch (KafkaException e) {
+      if (!(e.getCause() instanceof WakeupException)) {
+        throw e;
+      }
+      LOG.debug("consumer closed; a pending wakeup surfaced in close");
     }
   }
 
@@ -283,6 +359,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
     PendingTask<Q, P, O> task = new PendingTask<>(partition, record.offset(), record.timestamp(), record.key(), record.value());
     queue.addLast(task);
     inFlight++;
+    task.fetchNanos = TimeUnit.MILLISECONDS.toNanos(System.currentTimeMillis() - record.timestamp());
     try {
       task.request = records.decode(record.value());
     } catch (MessageDecodeException e) {
@@ -297,6 +374,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
     } else if (task.deadlinePassed(System.currentTimeMillis())) {
       task.fail("deadline", "DEADLINE_EXCEEDED", "deadline " + Instant.ofEpochMilli(task.deadlineMs) + " passed before the task was read", 0);
     } else {
+      batcher.announce();
       decodePool.execute(() -> preprocess(task));
     }
   }
@@ -304,20 +382,25 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
   /** Runs on the CPU pool. */
   private void preprocess(PendingTask<Q, P, O> task) {
     if (task.isCancelled()) {
+      batcher.withdraw();
       return;
     }
     long start = System.nanoTime();
+    task.preprocessStartNanos = start;
     try {
       PixelImage image = records.loadImage(task.request, imageLoader);
       task.prepared = models.get(0).prepare(task.request, image);
       task.preprocessNanos = System.nanoTime() - start;
       metrics.recordPreprocess(task.preprocessNanos);
-      batcher.put(task);
+      batcher.putAnnounced(task);
     } catch (TaskRejectedException e) {
+      batcher.withdraw();
       task.fail(e.stage(), e.reasonCode(), e.getMessage(), 0);
     } catch (InterruptedException e) {
+      batcher.withdraw();
       Thread.currentThread().interrupt();
     } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+      batcher.withdraw();
       // A task left unfinished would hold back its partition's commits for good: fail it instead.
       LOG.warn("preparing task {} failed", task.taskId, e);
       task.fail("model", "PREPROCESS_ERROR", e.toString(), 0);
@@ -345,7 +428,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
     long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
     LOG.info("{} worker stopping: finishing {} in-flight tasks", settings.kind().id(), inFlight);
     while (inFlight > 0 && System.nanoTime() < deadline) {
-      consumer.poll(settings.pollTimeout()); // keeps the membership; paused partitions return nothing
+      poll(); // keeps the membership; paused partitions return nothing
       commitCompleted(true, false);
     }
     commitCompleted(true, false);
@@ -356,15 +439,16 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
 
   /**
    * Commits, in one transaction, the finished prefix of every partition: their results and dead
-   * letters plus the offset after the last of them. A failed transaction is aborted and retried
-   * with the same tasks at the next commit; a fenced producer stops the worker.
+   * letters plus the offset after the last of them. Answers are committed as soon as they are
+   * there, in at most one transaction per commit interval: a fixed tick would hold every answer
+   * for half an interval on average. A failed transaction is aborted and retried with the same
+   * tasks at the next commit; a fenced producer stops the worker.
    */
   private void commitCompleted(boolean force, boolean mayCrash) {
     long now = System.nanoTime();
     if (!force && now - lastCommitNanos < settings.commitInterval().toNanos()) {
       return;
     }
-    lastCommitNanos = now;
     List<PendingTask<Q, P, O>> done = new ArrayList<>();
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     Map<TopicPartition, Integer> counts = new HashMap<>();
@@ -387,6 +471,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
     if (done.isEmpty()) {
       return;
     }
+    lastCommitNanos = now;
     long producedAt = System.currentTimeMillis();
     try {
       producer.beginTransaction();
@@ -412,6 +497,7 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
       return;
     }
     metrics.recordTransaction(true);
+    recordStages(done, now, System.nanoTime());
     counts.forEach((partition, count) -> {
       ArrayDeque<PendingTask<Q, P, O>> queue = partitions.get(partition);
       for (int i = 0; i < count; i++) {
@@ -426,6 +512,25 @@ public final class TaskWorker<Q, P, O> implements AutoCloseable {
       if (deadLettered(task, outcome)) {
         metrics.recordDeadLetter(outcome.failureStage(), outcome.reasonCode());
       }
+    }
+  }
+
+  private void recordStages(List<PendingTask<Q, P, O>> committed, long commitStart, long commitEnd) {
+    LatencyBreakdown stages = metrics.latencyBreakdown();
+    for (PendingTask<Q, P, O> task : committed) {
+      PendingTask.Outcome<O> outcome = task.outcome();
+      if (outcome.failed()) {
+        continue;
+      }
+      stages.record(LatencyBreakdown.Stage.FETCH, task.fetchNanos);
+      stages.record(LatencyBreakdown.Stage.DECODE_QUEUE, task.preprocessStartNanos - task.admittedNanos);
+      stages.record(LatencyBreakdown.Stage.PREPROCESS, task.preprocessNanos);
+      stages.record(LatencyBreakdown.Stage.DEVICE_BUSY, task.deviceBusyNanos);
+      stages.record(LatencyBreakdown.Stage.BATCH_FILL, task.batchFillNanos);
+      stages.record(LatencyBreakdown.Stage.MODEL, outcome.computeNanos());
+      stages.record(LatencyBreakdown.Stage.COMMIT_WAIT, commitStart - outcome.completedNanos());
+      stages.record(LatencyBreakdown.Stage.COMMIT, commitEnd - commitStart);
+      stages.record(LatencyBreakdown.Stage.WORKER_TOTAL, commitEnd - task.admittedNanos);
     }
   }
 

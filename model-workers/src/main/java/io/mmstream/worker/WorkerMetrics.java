@@ -36,6 +36,7 @@ public final class WorkerMetrics {
   private final AtomicInteger pausedPartitions = new AtomicInteger();
   private final AtomicInteger ready = new AtomicInteger();
   private final AtomicLong itemsPerSecondMilli = new AtomicLong();
+  private final LatencyBreakdown latencyBreakdown = new LatencyBreakdown();
 
   public WorkerMetrics(ModelKind kind, String modelName, String devices) {
     this(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), kind, modelName, devices);
@@ -103,6 +104,16 @@ public final class WorkerMetrics {
         .tags(processTags)
         .tag("outcome", outcome)
         .register(registry);
+  }
+
+  /** Seconds the devices have spent running batches so far, all executors together. */
+  public double deviceBusySeconds() {
+    return registry.find("mmstream.worker.batch.compute").timers().stream().mapToDouble(t -> t.totalTime(TimeUnit.SECONDS)).sum();
+  }
+
+  /** Per-stage latency of answered tasks, for the benchmark's breakdown. */
+  public LatencyBreakdown latencyBreakdown() {
+    return latencyBreakdown;
   }
 
   public PrometheusMeterRegistry registry() {

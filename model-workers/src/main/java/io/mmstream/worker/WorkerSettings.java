@@ -87,7 +87,7 @@ public record WorkerSettings(
       10_000, "Consumer session timeout: how long a crashed worker that does not come back keeps its partitions before"
           + " they move (keep it well below the stream app's mmstream.join.deadline-ms); a restarted one takes them back at once");
   public static final Setting<Long> COMMIT_INTERVAL_MS = Setting.longValue("mmstream.worker.commit-interval-ms", 100,
-      "How often completed results and offsets are committed");
+      "Shortest time between two transactions; finished results and their offsets are committed as soon as a batch ends, at most once per interval");
   public static final Setting<Long> POLL_TIMEOUT_MS = Setting.longValue("mmstream.worker.poll-timeout-ms", 20,
       "Longest consumer poll; bounds how late a completion is noticed");
   public static final Setting<Integer> MAX_POLL_RECORDS = Setting.integer("mmstream.worker.max-poll-records", 100,
@@ -281,7 +281,7 @@ public record WorkerSettings(
     return "batch max " + batchMaxSize + ", max delay " + batchMaxDelay.toMillis() + " ms"
         + (preferredBatchSizes.isEmpty() ? "" : ", preferred " + preferredBatchSizes)
         + ", max in-flight " + maxInFlight + " (resume at " + resumeThreshold + "), decode threads " + decodeThreads
-        + ", commit every " + commitInterval.toMillis() + " ms, failed tasks dead-lettered "
+        + ", commits at most every " + commitInterval.toMillis() + " ms, failed tasks dead-lettered "
         + (deadLetterTaskFailures ? "here (deadline policy " + deadlinePolicy.name().toLowerCase(Locale.ROOT) + ")"
             : "by the stream app, one per cause");
   }

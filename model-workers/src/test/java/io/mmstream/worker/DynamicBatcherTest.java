@@ -61,6 +61,49 @@ class DynamicBatcherTest {
   }
 
   @Test
+  void partialBatchThatQueuedWhileTheDeviceWasBusyWaitsForAnnouncedItems() throws Exception {
+    DynamicBatcher<Integer> batcher = new DynamicBatcher<>(4, Duration.ofMillis(200), List.of(), 16);
+    batcher.put(1);
+    batcher.put(2);
+    batcher.announce();
+    Thread.sleep(250); // the device is busy until now: the queued items' delay has run out
+    CompletableFuture<DynamicBatcher.Batch<Integer>> next = CompletableFuture.supplyAsync(() -> {
+      try {
+        return batcher.nextBatch();
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    Thread.sleep(20);
+    batcher.putAnnounced(3);
+    DynamicBatcher.Batch<Integer> batch = next.get();
+    assertThat(batch.items()).containsExactly(1, 2, 3);
+    // Items 1 and 2 waited for the device, then for item 3; item 3 only for the batch to fill.
+    assertThat(batch.requestedNanos()).isLessThanOrEqualTo(batch.takenNanos());
+    assertThat(batch.queueWaitNanos()[0]).isGreaterThan(batch.takenNanos() - batch.requestedNanos());
+  }
+
+  @Test
+  void withdrawnItemNoLongerHoldsThePartialBatch() throws Exception {
+    DynamicBatcher<Integer> batcher = new DynamicBatcher<>(4, Duration.ofSeconds(1), List.of(), 16);
+    batcher.put(1);
+    batcher.announce();
+    Thread.sleep(1050);
+    CompletableFuture<DynamicBatcher.Batch<Integer>> next = CompletableFuture.supplyAsync(() -> {
+      try {
+        return batcher.nextBatch();
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    Thread.sleep(20);
+    batcher.withdraw();
+    DynamicBatcher.Batch<Integer> batch = next.get();
+    assertThat(batch.items()).containsExactly(1);
+    assertThat(batch.takenNanos() - batch.requestedNanos()).isLessThan(TimeUnit.MILLISECONDS.toNanos(800));
+  }
+
+  @Test
   void queueIsBounded() {
     DynamicBatcher<Integer> batcher = new DynamicBatcher<>(2, Duration.ofHours(1), List.of(), 3);
     List<Boolean> accepted = new ArrayList<>();
