@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The committed demo models reach the held-out accuracy the demo is meant to show: zero-shot
  * colour+shape tag top-1 at least 0.9, caption colour/shape words exact at least 0.8, VQA exact
- * answers at least 0.8 (README "Demo models" has the measured values).
+ * answers at least 0.8, chat exact replies at least 0.8 over all turns and over the follow-ups that
+ * need the history (README "Demo models" has the measured values).
  */
 class DemoModelsAccuracyTest {
   private static final Path HOME = Path.of(System.getProperty("mmstream.home", "..")).toAbsolutePath().normalize();
@@ -32,8 +33,19 @@ class DemoModelsAccuracyTest {
   }
 
   @Test
+  void heldOutChatAccuracyMeetsTheDemoTargetFollowUpsIncluded() throws Exception {
+    DemoEvaluation.ChatResult result = DemoEvaluation.evaluateChat(MODELS.resolve("chat"), 100,
+        SceneGenerator.SAMPLE_SIZE);
+    String report = String.format("chat %.3f over %d turns, follow-ups %.3f over %d; misses: %s", result.accuracy(),
+        result.turns(), result.followUpAccuracy(), result.followUps(), result.examples());
+    assertTrue(result.followUps() >= 50, report);
+    assertTrue(result.accuracy() >= 0.8, report);
+    assertTrue(result.followUpAccuracy() >= 0.8, report);
+  }
+
+  @Test
   void everyModelDirectoryIsAHuggingFaceCheckpointUnderTwentyMegabytes() throws Exception {
-    for (String model : new String[] {"clip", "caption", "vqa"}) {
+    for (String model : new String[] {"clip", "caption", "vqa", "chat"}) {
       Path dir = MODELS.resolve(model);
       assertTrue(Files.isRegularFile(dir.resolve("config.json")), dir + "/config.json");
       long bytes;
