@@ -69,7 +69,7 @@ public final class ChatDemoTrainer {
   private ChatDemoTrainer() {}
 
   public static TrainingPlan defaultPlan(long seed) {
-    return new TrainingPlan(600, 32, 3e-3f, seed);
+    return new TrainingPlan(800, 32, 2e-3f, seed);
   }
 
   /**
@@ -401,12 +401,12 @@ public final class ChatDemoTrainer {
     root.putArray("architectures").add("LlavaForConditionalGeneration");
     root.put("model_type", "llava").put("image_token_index", vocabulary.imageId())
         .put("pad_token_id", vocabulary.padId()).put("projector_hidden_act", "gelu")
-        .put("multimodal_projector_bias", true).put("vision_feature_layer", -2)
+        .put("multimodal_projector_bias", true).put("vision_feature_layer", -1)
         .put("vision_feature_select_strategy", "default").put("tie_word_embeddings", false)
         .put("vocab_size", vocabulary.vocabSize()).put("torch_dtype", "float32");
     root.putObject("text_config")
-        .put("model_type", "llama").put("vocab_size", vocabulary.vocabSize()).put("hidden_size", 64)
-        .put("intermediate_size", 192).put("num_hidden_layers", 2).put("num_attention_heads", 4)
+        .put("model_type", "llama").put("vocab_size", vocabulary.vocabSize()).put("hidden_size", 96)
+        .put("intermediate_size", 256).put("num_hidden_layers", 2).put("num_attention_heads", 4)
         .put("num_key_value_heads", 4).put("hidden_act", "silu").put("max_position_embeddings", 2048)
         .put("rms_norm_eps", 1e-5).put("rope_theta", 10000.0).put("attention_bias", false).put("mlp_bias", false)
         .put("tie_word_embeddings", false).put("bos_token_id", vocabulary.bosId())
