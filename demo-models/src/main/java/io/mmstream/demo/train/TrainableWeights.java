@@ -67,37 +67,13 @@ public final class TrainableWeights implements WeightStore {
     return parameters.values().stream().mapToLong(NDArray::size).sum();
   }
 
-  /**
-   * One optimizer step over every parameter that received a gradient, then clears the gradients; when any
-   * gradient is not finite, no parameter changes (one NaN would spread to every parameter) and false is returned.
-   */
-  public boolean update(Optimizer optimizer) {
-    for (NDArray parameter : parameters.values()) {
-      try (NDArray gradient = parameter.getGradient();
-           NDArray bad = gradient.isNaN().logicalOr(gradient.isInfinite());
-           NDArray anyBad = bad.any()) {
-        if (anyBad.getBoolean()) {
-          clearGradients();
-          return false;
-        }
-      }
-    }
+  /** One optimizer step over every parameter that received a gradient, then clears the gradients. */
+  public void update(Optimizer optimizer) {
     for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
       NDArray parameter = e.getValue();
       try (NDArray gradient = parameter.getGradient()) {
         optimizer.update(e.getKey(), parameter, gradient);
         gradient.subi(gradient);
-      }
-    }
-    return true;
-  }
-
-  /** Drops the gradients of the last backward pass without using them. */
-  public void clearGradients() {
-    for (NDArray parameter : parameters.values()) {
-      try (NDArray gradient = parameter.getGradient()) {
-        // Overwritten, not subtracted: NaN minus NaN stays NaN.
-        gradient.set(new float[Math.toIntExact(gradient.size())]);
       }
     }
   }

@@ -10,8 +10,6 @@ import java.util.function.Supplier;
 
 /** Steps of minibatch gradient descent: forward under the gradient collector, backward, Adam update. */
 final class TrainingLoop {
-  /** Steps without a finite loss a run may skip before it gives up. */
-  static final int MAX_NON_FINITE_STEPS = 10;
   /** One training step's loss: builds the model over the step's parameter views and runs the batch. */
   @FunctionalInterface
   interface StepLoss<T> {
@@ -28,7 +26,6 @@ final class TrainingLoop {
     int tail = Math.max(1, plan.steps() / 10);
     double tailLoss = 0;
     double windowLoss = 0;
-    int nonFinite = 0;
     long started = System.nanoTime();
     try (BatchPrefetcher<T> batches = new BatchPrefetcher<>(name + "-batches", plan.steps(), nextBatch)) {
       for (int step = 1; step <= plan.steps(); step++) {
@@ -41,18 +38,9 @@ final class TrainingLoop {
           collector.backward(value);
           loss = value.getFloat();
         }
-        if (!Float.isFinite(loss) || !parameters.update(optimizer)) {
-          // A step whose loss or gradients are not finite would write NaN into every parameter: it is dropped.
-          // A few such steps are survivable; a run of them means the parameters themselves went bad.
-          parameters.clearGradients();
-          nonFinite++;
-          log.printf("%s: step %d/%d  loss %s, gradients not all finite: step skipped%n", name, step, plan.steps(),
-              loss);
-          if (nonFinite > MAX_NON_FINITE_STEPS) {
-            throw new IllegalStateException(name + ": loss is " + loss + " at step " + step + ", the "
-                + nonFinite + "th step without a finite loss");
-          }
-          continue;
+        parameters.update(optimizer);
+        if (!Float.isFinite(loss)) {
+          throw new IllegalStateException(name + ": loss is " + loss + " at step " + step);
         }
         windowLoss += loss;
         if (step > plan.steps() - tail) {
