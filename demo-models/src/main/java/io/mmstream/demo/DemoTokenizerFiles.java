@@ -3,6 +3,7 @@ package io.mmstream.demo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,11 +11,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The demo models' tokenizer files, in the layouts the real checkpoints use: CLIP's byte-level BPE
- * ({@code vocab.json} + {@code merges.txt}) and BERT's WordPiece ({@code vocab.txt}) for BLIP.
+ * ({@code vocab.json} + {@code merges.txt}), BERT's WordPiece ({@code vocab.txt}) for BLIP and LLaMA's
+ * sentencepiece model ({@code tokenizer.model}) for the LLaVA chat model.
  *
  * <p>The vocabularies are {@link DemoVocabulary}'s words. The BPE merges are derived here because no
  * Java library trains BPE: every byte stays in the alphabet (any text still tokenizes) and the
@@ -23,6 +27,10 @@ import java.util.Map;
 public final class DemoTokenizerFiles {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final String END_OF_WORD = "</w>";
+  /** Unigram scores (log-probabilities): one word piece beats any spelling out of it. */
+  private static final float WORD_SCORE = -1f;
+  private static final float CHARACTER_SCORE = -10f;
+  private static final String SENTENCEPIECE_SPACE = "\u2581";
 
   private DemoTokenizerFiles() {}
 
@@ -74,6 +82,131 @@ public final class DemoTokenizerFiles {
         .put("tokenizer_class", "BertTokenizer").put("do_lower_case", true).put("model_max_length", 512);
     Files.writeString(dir.resolve("tokenizer_config.json"), JSON.writeValueAsString(config), StandardCharsets.UTF_8);
     return new BertVocabulary(vocab.size(), vocab.indexOf("[PAD]"), vocab.indexOf("[SEP]"), dec);
+  }
+
+  /**
+   * Writes a LLaMA tokenizer as llava-hf directories hold it: {@code tokenizer.model} (a sentencepiece unigram
+   * model), {@code tokenizer_config.json} ({@code legacy: false}), {@code special_tokens_map.json} and
+   * {@code added_tokens.json} with {@code <image>} and {@code <pad>} after the pieces. Every word of
+   * {@code words} is one piece with and one without the leading {@code ▁} (a word right after a special token,
+   * or after the image's line break, has none); every printable ASCII character is a piece too, so any such text
+   * still tokenizes, and the unigram scores make whole words win over spelling out.
+   */
+  public static LlamaVocabulary writeLlama(Path dir, List<String> words) throws IOException {
+    Set<String> pieces = new LinkedHashSet<>();
+    for (String word : words) {
+      pieces.add(SENTENCEPIECE_SPACE + word);
+      pieces.add(word);
+    }
+    List<String> characters = new ArrayList<>(List.of(SENTENCEPIECE_SPACE, "\n"));
+    for (char c = '!'; c <= '~'; c++) {
+      characters.add(String.valueOf(c));
+    }
+    SentencePieceProto proto = new SentencePieceProto();
+    proto.piece("<unk>", 0, 2).piece("<s>", 0, 3).piece("</s>", 0, 3);
+    for (String piece : pieces) {
+      proto.piece(piece, characters.contains(piece) ? CHARACTER_SCORE : WORD_SCORE, 1);
+    }
+    for (String character : characters) {
+      if (!pieces.contains(character)) {
+        proto.piece(character, CHARACTER_SCORE, 1);
+      }
+    }
+    int pieceCount = proto.pieceCount();
+    Files.write(dir.resolve("tokenizer.model"), proto.model());
+    int image = pieceCount;
+    int pad = pieceCount + 1;
+    ObjectNode added = JSON.createObjectNode().put("<image>", image).put("<pad>", pad);
+    Files.writeString(dir.resolve("added_tokens.json"), JSON.writeValueAsString(added), StandardCharsets.UTF_8);
+    ObjectNode special = JSON.createObjectNode()
+        .put("bos_token", "<s>").put("eos_token", "</s>").put("unk_token", "<unk>").put("pad_token", "<pad>");
+    Files.writeString(dir.resolve("special_tokens_map.json"), JSON.writeValueAsString(special), StandardCharsets.UTF_8);
+    ObjectNode config = special.deepCopy().put("tokenizer_class", "LlamaTokenizer").put("legacy", false)
+        .put("add_bos_token", true).put("add_eos_token", false).put("model_max_length", 2048);
+    ObjectNode decoder = config.putObject("added_tokens_decoder");
+    String[] names = {"<unk>", "<s>", "</s>"};
+    for (int id = 0; id < names.length; id++) {
+      decoder.putObject(String.valueOf(id)).put("content", names[id]).put("special", true);
+    }
+    decoder.putObject(String.valueOf(image)).put("content", "<image>").put("special", true);
+    decoder.putObject(String.valueOf(pad)).put("content", "<pad>").put("special", true);
+    Files.writeString(dir.resolve("tokenizer_config.json"), JSON.writeValueAsString(config), StandardCharsets.UTF_8);
+    return new LlamaVocabulary(pad + 1, 1, 2, pad, image);
+  }
+
+  /** Ids a LLaMA config needs: {@code vocab_size} counts the pieces and the two added tokens. */
+  public record LlamaVocabulary(int vocabSize, int bosId, int eosId, int padId, int imageId) {}
+
+  /**
+   * A sentencepiece {@code ModelProto} in protobuf wire format, written by hand as the model module reads it
+   * ({@code SentencePieceModel}): pieces (field 1), trainer spec (2: unigram, unk/bos/eos/pad ids), normalizer
+   * spec (3: identity, no dummy prefix, whitespace kept and escaped, as LLaMA's).
+   */
+  private static final class SentencePieceProto {
+    private final ByteArrayOutputStream pieces = new ByteArrayOutputStream();
+    private int count;
+
+    SentencePieceProto piece(String text, float score, int type) {
+      ByteArrayOutputStream piece = new ByteArrayOutputStream();
+      bytesField(piece, 1, text.getBytes(StandardCharsets.UTF_8));
+      tag(piece, 2, 5);
+      int bits = Float.floatToIntBits(score);
+      for (int i = 0; i < 4; i++) {
+        piece.write(bits >>> (8 * i) & 0xFF);
+      }
+      varintField(piece, 3, type);
+      bytesField(pieces, 1, piece.toByteArray());
+      count++;
+      return this;
+    }
+
+    int pieceCount() {
+      return count;
+    }
+
+    byte[] model() {
+      ByteArrayOutputStream trainer = new ByteArrayOutputStream();
+      varintField(trainer, 3, 1);
+      varintField(trainer, 4, count);
+      varintField(trainer, 40, 0);
+      varintField(trainer, 41, 1);
+      varintField(trainer, 42, 2);
+      varintField(trainer, 43, -1);
+      ByteArrayOutputStream normalizer = new ByteArrayOutputStream();
+      bytesField(normalizer, 1, "identity".getBytes(StandardCharsets.UTF_8));
+      varintField(normalizer, 3, 1);
+      varintField(normalizer, 4, 0);
+      varintField(normalizer, 5, 1);
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      out.writeBytes(pieces.toByteArray());
+      bytesField(out, 2, trainer.toByteArray());
+      bytesField(out, 3, normalizer.toByteArray());
+      return out.toByteArray();
+    }
+
+    private static void tag(ByteArrayOutputStream out, int field, int wireType) {
+      varint(out, (long) field << 3 | wireType);
+    }
+
+    private static void varintField(ByteArrayOutputStream out, int field, long value) {
+      tag(out, field, 0);
+      varint(out, value);
+    }
+
+    private static void bytesField(ByteArrayOutputStream out, int field, byte[] value) {
+      tag(out, field, 2);
+      varint(out, value.length);
+      out.writeBytes(value);
+    }
+
+    private static void varint(ByteArrayOutputStream out, long value) {
+      long v = value;
+      while ((v & ~0x7FL) != 0) {
+        out.write((int) (v & 0x7F) | 0x80);
+        v >>>= 7;
+      }
+      out.write((int) v);
+    }
   }
 
   /** Ids BLIP's config needs: {@code vocab_size} counts [DEC] and [ENC]. */

@@ -10,11 +10,12 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Trains the three demo models into {@code clip/}, {@code caption/} and {@code vqa/} and records how
- * in {@code training.json}: the BLIP captioner and VQA model together over one vision tower, then
- * CLIP with its vision tower starting from that one. Learning the shapes is most of the work, so
- * all three models spend their steps on one tower. Each stage's scenes come from its own seed
- * derived from the run's seed, so one seed reproduces the whole run.
+ * Trains the four demo models into {@code clip/}, {@code caption/}, {@code vqa/} and {@code chat/} and records
+ * how in {@code training.json}: the BLIP captioner and VQA model together over one vision tower, then
+ * CLIP with its vision tower starting from that one, then the LLaVA chat model over CLIP's tower,
+ * frozen. Learning the shapes is most of the work, so all the models spend their steps on one tower.
+ * Each stage's scenes come from its own seed derived from the run's seed, so one seed reproduces
+ * the whole run.
  */
 public final class DemoTraining {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -31,10 +32,38 @@ public final class DemoTraining {
         () -> BlipDemoTrainer.train(out.resolve("caption"), out.resolve("vqa"), blip, log));
     run(record, "clip", clip,
         () -> ClipDemoTrainer.train(out.resolve("clip"), clip, Optional.of(out.resolve("caption")), log));
+    TrainingPlan chat = scaled(ChatDemoTrainer.defaultPlan(seed + 2), stepScale);
+    run(record, "chat", chat, () -> ChatDemoTrainer.train(out.resolve("chat"), chat, out.resolve("clip"), log));
     record.put("total_seconds", Math.round((System.nanoTime() - started) / 1e9));
-    record.put("command", "bin/mmstream train-demo --seed " + seed + (stepScale == 1 ? "" : " --step-scale " + stepScale));
+    record.put("command", "bin/mmstream train-demo --seed " + seed + scaleOption(stepScale));
     Files.writeString(out.resolve("training.json"), JSON.writeValueAsString(record));
     return record;
+  }
+
+  /**
+   * Trains only the chat model, over the CLIP tower already in {@code out/clip}, and records it in the
+   * training.json already there: its entry says it was trained alone and how, and {@code total_seconds}
+   * becomes the sum of the stages' own times (the other stages' come from the earlier run).
+   */
+  public static ObjectNode trainChat(Path out, long seed, double stepScale, PrintStream log) throws IOException {
+    Path recordFile = out.resolve("training.json");
+    ObjectNode record = Files.isRegularFile(recordFile) ? (ObjectNode) JSON.readTree(recordFile.toFile())
+        : JSON.createObjectNode().put("seed", seed).put("step_scale", stepScale);
+    TrainingPlan chat = scaled(ChatDemoTrainer.defaultPlan(seed + 2), stepScale);
+    run(record, "chat", chat, () -> ChatDemoTrainer.train(out.resolve("chat"), chat, out.resolve("clip"), log));
+    ((ObjectNode) record.get("chat")).put("trained_alone", true)
+        .put("command", "bin/mmstream train-demo --chat-only --seed " + seed + scaleOption(stepScale));
+    long total = 0;
+    for (String stage : new String[] {"caption_and_vqa", "clip", "chat"}) {
+      total += record.path(stage).path("seconds").asLong();
+    }
+    record.put("total_seconds", total);
+    Files.writeString(recordFile, JSON.writeValueAsString(record));
+    return record;
+  }
+
+  private static String scaleOption(double stepScale) {
+    return stepScale == 1 ? "" : " --step-scale " + stepScale;
   }
 
   private interface Training {

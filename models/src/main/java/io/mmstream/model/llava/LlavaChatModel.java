@@ -85,6 +85,11 @@ public final class LlavaChatModel implements VisionLanguageModel {
 
   /** {@code tokenizer_image_token}: chunks between placeholders tokenized alone, joined by the image marker. */
   public long[] promptIds(String prompt) {
+    return promptIds(tokenizer, prompt);
+  }
+
+  /** As {@link #promptIds(String)} with {@code tokenizer} (the demo trainer builds its sequences this way). */
+  public static long[] promptIds(LlamaTokenizer tokenizer, String prompt) {
     String[] chunks = prompt.split(LlavaConversation.IMAGE_PLACEHOLDER, -1);
     List<Long> ids = new ArrayList<>();
     for (int i = 0; i < chunks.length; i++) {

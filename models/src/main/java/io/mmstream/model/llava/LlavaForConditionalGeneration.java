@@ -89,7 +89,8 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
     return fromStore(config, new RandomWeightStore(manager, type, seed, RANDOM_STD));
   }
 
-  private static LlavaForConditionalGeneration fromStore(LlavaConfig config, WeightStore store) {
+  /** A model over {@code store}'s tensors (the demo trainer hands in parameters being trained); closes it on failure. */
+  public static LlavaForConditionalGeneration fromStore(LlavaConfig config, WeightStore store) {
     return WeightStore.buildOrClose(store, built -> new LlavaForConditionalGeneration(config, built));
   }
 
