@@ -26,8 +26,8 @@ final class TrainDemoCommand implements Callable<Integer> {
   double stepScale;
 
   @Option(names = "--chat-only",
-      description = "Train only the chat model (chat/), over the CLIP tower already in the output folder, and add its "
-          + "record to the training.json there.")
+      description = "Train only the chat model (chat/), over the BLIP vision tower already in the output folder "
+          + "(vqa/), and add its record to the training.json there.")
   boolean chatOnly;
 
   @Override

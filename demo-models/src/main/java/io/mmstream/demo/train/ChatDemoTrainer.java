@@ -26,7 +26,6 @@ import io.mmstream.model.llava.LlavaConfig;
 import io.mmstream.model.llava.LlavaConversation;
 import io.mmstream.model.llava.LlavaForConditionalGeneration;
 import io.mmstream.model.llava.LlavaImageProcessor;
-import io.mmstream.model.tensor.CheckpointWeightStore;
 import io.mmstream.model.tensor.SafetensorsWriter;
 import io.mmstream.model.tensor.WeightStore;
 import io.mmstream.model.tensor.Weights;
@@ -61,6 +60,11 @@ public final class ChatDemoTrainer {
   static final int IMAGE_SIZE = BlipDemoTrainer.IMAGE_SIZE;
   private static final String STOP = "</s>";
   private static final String TOWER = "vision_tower.";
+  /**
+   * The tower's last layer, the one BLIP's decoders read (before its post-norm): over 400 steps it trained
+   * steadily where the layer before it hit a non-finite loss.
+   */
+  static final int FEATURE_LAYER = -1;
   /** Enough distinct scenes that each is seen in a handful of conversations, not learnt by heart. */
   private static final int MAX_POOL_SCENES = 8192;
   private static final int POOL_CHUNK = 64;
@@ -87,12 +91,14 @@ public final class ChatDemoTrainer {
 
   /**
    * Trains and writes config, tokenizer files and weights into {@code dir}; returns the final loss. The vision
-   * tower is the one of the CLIP directory {@code clipDir}, copied unchanged.
+   * tower is the BLIP vision tower of {@code blipDir} (the demo captioner's or VQA model's, which share it)
+   * converted into CLIP's layout, frozen: BLIP's decoders read all its last-layer patch tokens, so they keep where
+   * each shape is, which the contrastively trained CLIP tower's patches (only its class token is scored) do not.
    */
-  public static double train(Path dir, TrainingPlan plan, Path clipDir, PrintStream log) throws IOException {
+  public static double train(Path dir, TrainingPlan plan, Path blipDir, PrintStream log) throws IOException {
     Files.createDirectories(dir);
     DemoTokenizerFiles.LlamaVocabulary vocabulary = DemoTokenizerFiles.writeLlama(dir, words());
-    writeConfig(dir, clipDir, vocabulary);
+    writeConfig(dir, blipDir, vocabulary);
     LlavaConfig config = LlavaConfig.load(dir);
     LlamaTokenizer tokenizer = LlamaTokenizer.open(dir);
     LlavaImageProcessor processor = LlavaImageProcessor.load(dir, config.vision().imageSize());
@@ -100,7 +106,7 @@ public final class ChatDemoTrainer {
     Random draws = new Random(plan.seed() + 2);
     try (NDManager root = NDManager.newBaseManager();
          TrainableWeights parameters = new TrainableWeights(root, plan.seed(), 0.02f, Map.of())) {
-      Map<String, NDArray> tower = loadTower(clipDir, config.vision(), root);
+      Map<String, NDArray> tower = loadTower(blipDir, config.vision(), plan.seed(), root);
       WeightStore store = new FrozenTowerWeights(tower, parameters);
       int poolSize = Math.max(plan.batchSize(), Math.min(MAX_POOL_SCENES, plan.steps() * plan.batchSize() / 4));
       ScenePool pool = scenePool(new SceneGenerator(plan.seed(), SceneGenerator.SAMPLE_SIZE), poolSize, processor,
@@ -276,27 +282,22 @@ public final class ChatDemoTrainer {
   }
 
   /**
-   * The CLIP tower's tensors under their llava-hf keys ({@code vision_tower.vision_model.*}): those the tower
-   * class loads, copied off the checkpoint's read-only mapping.
+   * The BLIP vision tower of {@code blipDir} as a CLIP vision tower under llava-hf keys
+   * ({@code vision_tower.vision_model.*}): converted by {@link ClipDemoTrainer#initializeVisionFromBlip} (CLIP's
+   * pre-encoder norm, which BLIP lacks, at unit weight and zero bias), then loaded by the CLIP tower class so that
+   * exactly the keys it reads are kept, copied into {@code manager} without gradients.
    */
-  private static Map<String, NDArray> loadTower(Path clipDir, ClipVisionConfig vision, NDManager manager)
+  private static Map<String, NDArray> loadTower(Path blipDir, ClipVisionConfig vision, long seed, NDManager manager)
       throws IOException {
     Map<String, NDArray> tower = new LinkedHashMap<>();
     try (NDManager scope = manager.newSubManager();
-         CheckpointWeightStore clip = CheckpointWeightStore.open(clipDir, scope, DataType.FLOAT32, false)) {
-      WeightStore recording = new DelegatingStore(clip) {
-        @Override
-        public Optional<NDArray> load(String key, long[] expectedShape) {
-          return clip.load(key, expectedShape).map(value -> {
-            NDArray copy = value.duplicate();
-            copy.attach(manager);
-            tower.put(TOWER + key, copy);
-            // The loader may close what it is handed once it has derived its own tensors from it.
-            return value;
-          });
-        }
-      };
-      ClipVisionTransformer.load(new Weights(recording).sub("vision_model"), vision);
+         TrainableWeights converted = new TrainableWeights(scope, seed, 0.02f, Map.of(), ".*position_ids")) {
+      ClipDemoTrainer.initializeVisionFromBlip(converted, blipDir, vision, scope);
+      ClipVisionTransformer.load(new Weights(converted).sub("vision_model"), vision);
+      converted.parameters().forEach((key, value) -> {
+        NDArray copy = manager.create(value.toFloatArray(), value.getShape());
+        tower.put(TOWER + key, copy);
+      });
     }
     return tower;
   }
@@ -391,17 +392,17 @@ public final class ChatDemoTrainer {
    * config.json (llava, the CLIP directory's vision config, a small LLaMA), generation_config.json and
    * preprocessor_config.json (the tower's 64-pixel input, CLIP's normalisation).
    */
-  private static void writeConfig(Path dir, Path clipDir, DemoTokenizerFiles.LlamaVocabulary vocabulary)
+  private static void writeConfig(Path dir, Path blipDir, DemoTokenizerFiles.LlamaVocabulary vocabulary)
       throws IOException {
-    JsonNode clip = JSON.readTree(clipDir.resolve("config.json").toFile());
-    ObjectNode vision = clip.path("vision_config").deepCopy();
+    JsonNode blip = JSON.readTree(blipDir.resolve("config.json").toFile());
+    ObjectNode vision = blip.path("vision_config").deepCopy();
     vision.remove("projection_dim");
     vision.put("model_type", "clip_vision_model");
     ObjectNode root = JSON.createObjectNode();
     root.putArray("architectures").add("LlavaForConditionalGeneration");
     root.put("model_type", "llava").put("image_token_index", vocabulary.imageId())
         .put("pad_token_id", vocabulary.padId()).put("projector_hidden_act", "gelu")
-        .put("multimodal_projector_bias", true).put("vision_feature_layer", -1)
+        .put("multimodal_projector_bias", true).put("vision_feature_layer", FEATURE_LAYER)
         .put("vision_feature_select_strategy", "default").put("tie_word_embeddings", false)
         .put("vocab_size", vocabulary.vocabSize()).put("torch_dtype", "float32");
     root.putObject("text_config")

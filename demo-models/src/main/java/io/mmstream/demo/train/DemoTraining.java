@@ -12,8 +12,8 @@ import java.util.Optional;
 /**
  * Trains the four demo models into {@code clip/}, {@code caption/}, {@code vqa/} and {@code chat/} and records
  * how in {@code training.json}: the BLIP captioner and VQA model together over one vision tower, then
- * CLIP with its vision tower starting from that one, then the LLaVA chat model over CLIP's tower,
- * frozen. Learning the shapes is most of the work, so all the models spend their steps on one tower.
+ * CLIP with its vision tower starting from that one, then the LLaVA chat model over the BLIP tower
+ * (converted into CLIP's layout), frozen. Learning the shapes is most of the work, so all the models spend their steps on one tower.
  * Each stage's scenes come from its own seed derived from the run's seed, so one seed reproduces
  * the whole run.
  */
@@ -33,7 +33,7 @@ public final class DemoTraining {
     run(record, "clip", clip,
         () -> ClipDemoTrainer.train(out.resolve("clip"), clip, Optional.of(out.resolve("caption")), log));
     TrainingPlan chat = scaled(ChatDemoTrainer.defaultPlan(seed + 2), stepScale);
-    run(record, "chat", chat, () -> ChatDemoTrainer.train(out.resolve("chat"), chat, out.resolve("clip"), log));
+    run(record, "chat", chat, () -> ChatDemoTrainer.train(out.resolve("chat"), chat, out.resolve("vqa"), log));
     record.put("total_seconds", Math.round((System.nanoTime() - started) / 1e9));
     record.put("command", "bin/mmstream train-demo --seed " + seed + scaleOption(stepScale));
     Files.writeString(out.resolve("training.json"), JSON.writeValueAsString(record));
@@ -41,7 +41,7 @@ public final class DemoTraining {
   }
 
   /**
-   * Trains only the chat model, over the CLIP tower already in {@code out/clip}, and records it in the
+   * Trains only the chat model, over the BLIP tower already in {@code out/vqa}, and records it in the
    * training.json already there: its entry says it was trained alone and how, and {@code total_seconds}
    * becomes the sum of the stages' own times (the other stages' come from the earlier run).
    */
@@ -50,7 +50,7 @@ public final class DemoTraining {
     ObjectNode record = Files.isRegularFile(recordFile) ? (ObjectNode) JSON.readTree(recordFile.toFile())
         : JSON.createObjectNode().put("seed", seed).put("step_scale", stepScale);
     TrainingPlan chat = scaled(ChatDemoTrainer.defaultPlan(seed + 2), stepScale);
-    run(record, "chat", chat, () -> ChatDemoTrainer.train(out.resolve("chat"), chat, out.resolve("clip"), log));
+    run(record, "chat", chat, () -> ChatDemoTrainer.train(out.resolve("chat"), chat, out.resolve("vqa"), log));
     ((ObjectNode) record.get("chat")).put("trained_alone", true)
         .put("command", "bin/mmstream train-demo --chat-only --seed " + seed + scaleOption(stepScale));
     long total = 0;

@@ -78,6 +78,27 @@ public final class TrainableWeights implements WeightStore {
     }
   }
 
+  /** The key of the first parameter holding a NaN or infinity, or null. */
+  public String firstNonFinite() {
+    for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
+      for (float v : e.getValue().toFloatArray()) {
+        if (!Float.isFinite(v)) {
+          return e.getKey();
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Sets every gradient to zero without an update (NaN-safe: overwrites rather than subtracting). */
+  public void dropGradients() {
+    for (NDArray parameter : parameters.values()) {
+      try (NDArray gradient = parameter.getGradient()) {
+        gradient.set(new float[(int) gradient.size()]);
+      }
+    }
+  }
+
   /** Writes every parameter under its checkpoint key to {@code file} (safetensors, F32). */
   public void save(Path file) throws IOException {
     save(file, Optional::of);

@@ -16,6 +16,9 @@ final class TrainingLoop {
     NDArray loss(T batch, NDManager step);
   }
 
+  /** Steps with a non-finite loss that are left out before the run fails. */
+  private static final int MAX_SKIPPED = 20;
+
   private TrainingLoop() {}
 
   /** Runs {@code plan.steps()} steps; returns the mean loss of the last tenth of them. */
@@ -26,6 +29,7 @@ final class TrainingLoop {
     int tail = Math.max(1, plan.steps() / 10);
     double tailLoss = 0;
     double windowLoss = 0;
+    int skipped = 0;
     long started = System.nanoTime();
     try (BatchPrefetcher<T> batches = new BatchPrefetcher<>(name + "-batches", plan.steps(), nextBatch)) {
       for (int step = 1; step <= plan.steps(); step++) {
@@ -38,10 +42,19 @@ final class TrainingLoop {
           collector.backward(value);
           loss = value.getFloat();
         }
-        parameters.update(optimizer);
         if (!Float.isFinite(loss)) {
-          throw new IllegalStateException(name + ": loss is " + loss + " at step " + step);
+          // Seen now and then in the chat model's steps on CPU, at no fixed step for one seed: the step is left
+          // out (its gradients dropped) unless the parameters themselves went bad, or it keeps happening.
+          String bad = parameters.firstNonFinite();
+          if (bad != null || ++skipped > MAX_SKIPPED) {
+            throw new IllegalStateException(name + ": loss is " + loss + " at step " + step
+                + (bad != null ? "; parameter " + bad + " is not finite" : "; " + skipped + " steps skipped"));
+          }
+          log.printf("%s: loss is %s at step %d with finite parameters: step skipped%n", name, loss, step);
+          parameters.dropGradients();
+          continue;
         }
+        parameters.update(optimizer);
         windowLoss += loss;
         if (step > plan.steps() - tail) {
           tailLoss += loss;
