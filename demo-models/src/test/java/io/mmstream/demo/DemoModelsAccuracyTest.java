@@ -19,8 +19,8 @@ class DemoModelsAccuracyTest {
   private static final Path HOME = Path.of(System.getProperty("mmstream.home", "..")).toAbsolutePath().normalize();
   private static final Path MODELS = HOME.resolve("demo-models/weights");
   private static final long MAX_WEIGHTS_BYTES = 20L * 1024 * 1024;
-  private static final double CHAT_FLOOR = 0.55;
-  private static final double CHAT_FOLLOW_UP_FLOOR = 0.5;
+  private static final double CHAT_FLOOR = 0.72;
+  private static final double CHAT_FOLLOW_UP_FLOOR = 0.64;
 
   @Test
   void heldOutAccuracyMeetsTheDemoTargets() throws Exception {
@@ -41,8 +41,8 @@ class DemoModelsAccuracyTest {
     String report = String.format("chat %.3f over %d turns, follow-ups %.3f over %d; misses: %s", result.accuracy(),
         result.turns(), result.followUpAccuracy(), result.followUps(), result.examples());
     assertTrue(result.followUps() >= 50, report);
-    // Issue 18's goal is 0.8 exact; the shipped model measures 0.596 overall and 0.548 on follow-ups (README
-    // "Demo models"), so this guards the level reached, not the goal.
+    // Issue 18's goal is 0.8 exact; the shipped model (over the BLIP tower) measures 0.733 overall and 0.655 on
+    // follow-ups (README "Demo models"), so this guards the level reached, not the goal.
     assertTrue(result.accuracy() >= CHAT_FLOOR, report);
     assertTrue(result.followUpAccuracy() >= CHAT_FOLLOW_UP_FLOOR, report);
   }
