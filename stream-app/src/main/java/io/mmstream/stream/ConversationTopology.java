@@ -1,13 +1,10 @@
 package io.mmstream.stream;
 
 import io.mmstream.config.Settings;
-import io.mmstream.serde.AvroSerde;
 import io.mmstream.serde.AvroSerdes;
 import io.mmstream.topic.Topics;
-import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.Stores;
@@ -75,21 +72,9 @@ public final class ConversationTopology {
         Serdes.ByteArray()), CONVERSATIONS);
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEADLINE_STORE), Serdes.String(),
         Serdes.String()), CONVERSATIONS);
-    t.addSink(TASKS_SINK, Topics.TASKS_CHAT, keys, only(serdes.chatTask()), CONVERSATIONS);
-    t.addSink(REPLIES_SINK, Topics.CHAT_REPLIES, keys, only(serdes.chatReply()), CONVERSATIONS);
-    t.addSink(DLQ_SINK, Topics.DLQ, keys, only(serdes.deadLetter()), CONVERSATIONS);
+    t.addSink(TASKS_SINK, Topics.TASKS_CHAT, keys, EnrichmentTopology.anyRecord(serdes.chatTask()), CONVERSATIONS);
+    t.addSink(REPLIES_SINK, Topics.CHAT_REPLIES, keys, EnrichmentTopology.anyRecord(serdes.chatReply()), CONVERSATIONS);
+    t.addSink(DLQ_SINK, Topics.DLQ, keys, EnrichmentTopology.anyRecord(serdes.deadLetter()), CONVERSATIONS);
     return t;
-  }
-
-  /** A sink serialises exactly one record type; a processor forwarding the wrong one fails loudly here. */
-  private static <T extends SpecificRecord> Serializer<SpecificRecord> only(AvroSerde<T> serde) {
-    return (topic, value) -> {
-      if (value != null && !value.getSchema().getFullName().equals(serde.schema().getFullName())) {
-        throw new IllegalStateException("sink for " + topic + " got a " + value.getSchema().getFullName());
-      }
-      @SuppressWarnings("unchecked")
-      T typed = (T) value;
-      return serde.serialize(topic, typed);
-    };
   }
 }

@@ -146,7 +146,7 @@ public final class EnrichmentTopology {
    * The processors forward {@code SpecificRecord}s to named sinks; each sink serialises exactly one
    * record type, and a wrong type fails loudly here instead of writing the wrong schema.
    */
-  private static <T extends SpecificRecord> Serializer<SpecificRecord> anyRecord(AvroSerde<T> serde) {
+  static <T extends SpecificRecord> Serializer<SpecificRecord> anyRecord(AvroSerde<T> serde) {
     return (topic, value) -> {
       if (value != null && !value.getSchema().getFullName().equals(serde.schema().getFullName())) {
         throw new IllegalStateException("sink for " + topic + " got a " + value.getSchema().getFullName());
